@@ -1,0 +1,340 @@
+"""The API catalog: APIs, their operations, and the products that group them.
+
+Shaped after API Management's publisher model: an Api is a set of Operations
+proxied to one backend web service; each Operation has an HTTP verb and a URL
+template whose parameters are kept as Parameter rows; Products bundle APIs and
+carry the limits the gateway enforces.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models, transaction
+from django.urls import reverse
+from django.utils.text import slugify
+
+from apis import urltemplate
+
+METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE"]
+
+suffix_validator = RegexValidator(
+    r"^[A-Za-z0-9][A-Za-z0-9._~-]*\Z",
+    "Use letters, digits, '-', '.', '_' and '~' only, starting with a letter or digit (no '/').",
+)
+
+
+def validate_url_template(value: str) -> None:
+    try:
+        urltemplate.parse(value)
+    except urltemplate.TemplateError as e:
+        raise ValidationError(str(e), code="url_template") from e
+
+
+class Product(models.Model):
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=100, unique=True)
+    description = models.TextField(blank=True)
+    subscription_required = models.BooleanField(
+        default=True, help_text="Callers need a subscription key of this product."
+    )
+    approval_required = models.BooleanField(
+        default=False, help_text="New subscriptions wait for an administrator's approval."
+    )
+    published = models.BooleanField(default=True, help_text="Shown to developers in the portal.")
+    rate_limit_calls = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Calls allowed per rate-limit period (sliding window). Empty: no limit."
+    )
+    rate_limit_period = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Rate-limit renewal period, in seconds."
+    )
+    quota_calls = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Calls allowed per quota period (fixed window from the subscription's start)."
+    )
+    quota_period = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Quota renewal period, in seconds."
+    )
+    order = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["order", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        errors = {}
+        if (self.rate_limit_calls is None) != (self.rate_limit_period is None):
+            errors["rate_limit_period"] = "Set both the calls and the period of the rate limit, or neither."
+        if (self.quota_calls is None) != (self.quota_period is None):
+            errors["quota_period"] = "Set both the calls and the period of the quota, or neither."
+        for name in ("rate_limit_period", "quota_period"):
+            if getattr(self, name) == 0:
+                errors[name] = "The period must be at least one second."
+        if errors:
+            raise ValidationError(errors)
+
+    def get_absolute_url(self) -> str:
+        return reverse("apis-product", args=[self.slug])
+
+    @property
+    def has_rate_limit(self) -> bool:
+        return bool(self.rate_limit_calls is not None and self.rate_limit_period)
+
+    @property
+    def has_quota(self) -> bool:
+        return bool(self.quota_calls is not None and self.quota_period)
+
+
+class ApiQuerySet(models.QuerySet):
+    def visible_to(self, user) -> ApiQuerySet:
+        if user.is_staff:
+            return self
+        return self.filter(published=True)
+
+
+class Api(models.Model):
+    SCHEMES = [("https", "HTTPS"), ("http", "HTTP"), ("http,https", "HTTP and HTTPS")]
+
+    name = models.CharField("web API name", max_length=200)
+    slug = models.SlugField(max_length=100, unique=True)
+    description = models.TextField(blank=True)
+    service_url = models.URLField(
+        "web service URL", max_length=500, help_text="The backend the gateway forwards calls to."
+    )
+    path = models.CharField(
+        "web API URL suffix",
+        max_length=100,
+        unique=True,
+        validators=[suffix_validator],
+        help_text="Callers reach the API at the gateway URL followed by this suffix.",
+        error_messages={"unique": "Another API already uses this URL suffix."},
+    )
+    url_schemes = models.CharField("URL scheme", max_length=20, choices=SCHEMES, default="https")
+    subscription_required = models.BooleanField(
+        default=True, help_text="Callers must send a subscription key of a product that contains this API."
+    )
+    published = models.BooleanField(default=True)
+    console_enabled = models.BooleanField(
+        "Try It console", default=True, help_text="Developers can call the operations from the portal."
+    )
+    products = models.ManyToManyField(Product, related_name="apis", blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    objects = ApiQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "API"
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs) -> None:
+        if not self.slug:
+            self.slug = slugify(self.name)[:100] or slugify(self.path)
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self) -> str:
+        return reverse("apis-api", args=[self.slug])
+
+    @property
+    def gateway_url(self) -> str:
+        return f"{settings.GATEWAY_URL}/{self.path}"
+
+
+class Operation(models.Model):
+    api = models.ForeignKey(Api, models.CASCADE, related_name="operations")
+    method = models.CharField("HTTP verb", max_length=10, choices=[(m, m) for m in METHODS], default="GET")
+    url_template = models.CharField(
+        "URL template",
+        max_length=urltemplate.MAX_TEMPLATE_LENGTH,
+        validators=[validate_url_template],
+        help_text="For example /users/{id}?api-version={apiversion}",
+    )
+    display_name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=100, blank=True)
+    description = models.TextField(blank=True)
+    order = models.PositiveIntegerField(default=0)
+    console_enabled = models.BooleanField("Try It console", default=True)
+
+    class Meta:
+        ordering = ["order", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["api", "method", "url_template"],
+                name="operation_unique_signature",
+                violation_error_message="This API already has an operation with this verb and URL template.",
+            ),
+            models.UniqueConstraint(fields=["api", "slug"], name="operation_unique_slug"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.display_name} ({self.method} {self.url_template})"
+
+    @property
+    def template(self) -> urltemplate.UrlTemplate:
+        return urltemplate.parse(self.url_template)
+
+    def clean(self) -> None:
+        # Two templates that differ only in parameter names would catch the same
+        # requests: the second one could never be reached.
+        if not self.api_id or not self.url_template:
+            return
+        try:
+            mine = urltemplate.parse(self.url_template)
+        except urltemplate.TemplateError:
+            return  # reported on the field
+        for other in self.api.operations.filter(method=self.method).exclude(pk=self.pk):
+            try:
+                theirs = urltemplate.parse(other.url_template)
+            except urltemplate.TemplateError:
+                continue
+            if shape(mine) == shape(theirs):
+                raise ValidationError(
+                    {"url_template": f"'{other.display_name}' already answers {self.method} {other.url_template}."}
+                )
+
+    def save(self, *args, **kwargs) -> None:
+        if not self.slug:
+            self.slug = self.unique_slug()
+        with transaction.atomic():
+            super().save(*args, **kwargs)
+            self.sync_parameters()
+
+    def unique_slug(self) -> str:
+        base = slugify(self.display_name)[:90] or self.method.lower()
+        slug, n = base, 2
+        while Operation.objects.filter(api_id=self.api_id, slug=slug).exclude(pk=self.pk).exists():
+            slug, n = f"{base}-{n}", n + 1
+        return slug
+
+    def sync_parameters(self) -> None:
+        """Create a Parameter for each template and query parameter, and remove
+        those the template no longer has. Descriptions and defaults typed for a
+        parameter are kept as long as its name stays."""
+        try:
+            template = urltemplate.parse(self.url_template)
+        except urltemplate.TemplateError:
+            return
+        wanted = [(name, Parameter.TEMPLATE) for name in template.path_params]
+        wanted += [(name, Parameter.QUERY) for name in template.query_params]
+        existing = {p.name: p for p in self.parameters.exclude(location=Parameter.HEADER)}
+        for position, (name, location) in enumerate(wanted):
+            param = existing.pop(name, None)
+            if param is None:
+                Parameter.objects.create(
+                    operation=self, name=name, location=location, required=True, order=position
+                )
+            elif param.location != location or param.order != position:
+                param.location, param.order = location, position
+                param.save(update_fields=["location", "order"])
+        for param in existing.values():
+            param.delete()
+
+    def get_absolute_url(self) -> str:
+        return reverse("apis-operation", args=[self.api.slug, self.slug])
+
+    @property
+    def gateway_url_template(self) -> str:
+        return self.api.gateway_url + self.url_template
+
+    def add_ok_response(self) -> Response:
+        response, _ = Response.objects.get_or_create(operation=self, status_code=200, defaults={"description": "OK"})
+        return response
+
+
+def shape(template: urltemplate.UrlTemplate) -> tuple:
+    """A template with its parameter names erased."""
+    return (
+        tuple(tuple("{}" if isinstance(p, urltemplate.Param) else p for p in segment) for segment in template.segments),
+        tuple(sorted((item.key, item.literal) for item in template.query)),
+    )
+
+
+class Parameter(models.Model):
+    TEMPLATE, QUERY, HEADER = "template", "query", "header"
+    LOCATIONS = [(TEMPLATE, "template"), (QUERY, "query"), (HEADER, "header")]
+    TYPES = [(t, t) for t in ("string", "number", "integer", "boolean")]
+
+    operation = models.ForeignKey(Operation, models.CASCADE, related_name="parameters")
+    name = models.CharField(max_length=200)
+    location = models.CharField(max_length=10, choices=LOCATIONS, default=HEADER)
+    description = models.TextField(blank=True)
+    type = models.CharField(max_length=10, choices=TYPES, default="string")
+    default_value = models.CharField(max_length=1000, blank=True)
+    allowed_values = models.TextField(blank=True, help_text="One value per line; empty for any value.")
+    required = models.BooleanField(default=False)
+    order = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["order", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["operation", "location", "name"],
+                name="parameter_unique_name",
+                violation_error_message="This operation already has a parameter with this name.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.location})"
+
+    @property
+    def choices(self) -> list[str]:
+        return [line.strip() for line in self.allowed_values.splitlines() if line.strip()]
+
+    def clean(self) -> None:
+        if self.location == self.HEADER:
+            if not self.name or not all(c.isalnum() or c in "!#$%&'*+-.^_`|~" for c in self.name):
+                raise ValidationError({"name": "Not a valid HTTP header name."})
+        if self.default_value and self.choices and self.default_value not in self.choices:
+            raise ValidationError({"default_value": "The default must be one of the allowed values."})
+
+
+class Representation(models.Model):
+    content_type = models.CharField(max_length=200, default="application/json")
+    example = models.TextField("example body", blank=True)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return self.content_type
+
+
+class RequestRepresentation(Representation):
+    operation = models.ForeignKey(Operation, models.CASCADE, related_name="representations")
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = "request representation"
+
+
+class Response(models.Model):
+    operation = models.ForeignKey(Operation, models.CASCADE, related_name="responses")
+    status_code = models.PositiveIntegerField(validators=[MinValueValidator(100), MaxValueValidator(599)])
+    description = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["status_code"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["operation", "status_code"],
+                name="response_unique_status",
+                violation_error_message="This operation already has a response with this status code.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.status_code} {self.description}".strip()
+
+
+class ResponseRepresentation(Representation):
+    response = models.ForeignKey(Response, models.CASCADE, related_name="representations")
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = "response representation"

@@ -1,0 +1,12 @@
+from django.urls import path
+
+from apis import views
+
+urlpatterns = [
+    path("", views.home, name="apis-home"),
+    path("apis/", views.api_list, name="apis-list"),
+    path("apis/<slug:api_slug>/", views.api_detail, name="apis-api"),
+    path("apis/<slug:api_slug>/operations/<slug:operation_slug>/", views.operation_detail, name="apis-operation"),
+    path("products/", views.product_list, name="apis-products"),
+    path("products/<slug:slug>/", views.product_detail, name="apis-product"),
+]

@@ -1,0 +1,10 @@
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("accounts/", include("accounts.urls")),
+    path("gateway/", include("gateway.urls")),
+    path("ml/", include("mlservice.urls")),
+    path("", include("apis.urls")),
+]
