@@ -1,0 +1,170 @@
+"""Subscriptions, their keys, and the record of every call through the gateway."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+
+from cryptography.fernet import Fernet
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.functional import cached_property
+
+from apis.models import Api, Operation, Product
+
+
+def _derived(purpose: bytes) -> bytes:
+    secret = getattr(settings, "KEY_ENCRYPTION_KEY", None) or settings.SECRET_KEY
+    return hashlib.sha256(b"portico:" + purpose + b":" + secret.encode()).digest()
+
+
+def key_digest(key: str) -> str:
+    """The keyed digest a subscription key is looked up by. Without the
+    server's secret, a stolen database does not let anyone test keys."""
+    return hmac.new(_derived(b"lookup"), key.encode(), hashlib.sha256).hexdigest()
+
+
+def _fernet() -> Fernet:
+    return Fernet(base64.urlsafe_b64encode(_derived(b"encrypt")))
+
+
+def new_key() -> str:
+    return secrets.token_hex(32)
+
+
+class SubscriptionQuerySet(models.QuerySet):
+    def by_key(self, key: str) -> tuple[Subscription, str] | None:
+        """The subscription holding this key, and which key it is ("primary"
+        or "secondary"), whatever its state."""
+        if not key or len(key) > 200:
+            return None
+        digest = key_digest(key)
+        for sub in self.filter(Q(primary_digest=digest) | Q(secondary_digest=digest)).select_related("product"):
+            if hmac.compare_digest(sub.primary_digest, digest):
+                return sub, "primary"
+            if hmac.compare_digest(sub.secondary_digest, digest):
+                return sub, "secondary"
+        return None
+
+
+class Subscription(models.Model):
+    SUBMITTED, ACTIVE, SUSPENDED, CANCELLED, EXPIRED = "submitted", "active", "suspended", "cancelled", "expired"
+    STATES = [
+        (SUBMITTED, "Submitted"),
+        (ACTIVE, "Active"),
+        (SUSPENDED, "Suspended"),
+        (CANCELLED, "Cancelled"),
+        (EXPIRED, "Expired"),
+    ]
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, models.CASCADE, related_name="subscriptions")
+    product = models.ForeignKey(Product, models.PROTECT, related_name="subscriptions")
+    name = models.CharField(max_length=200)
+    state = models.CharField(max_length=10, choices=STATES, default=SUBMITTED, db_index=True)
+    created = models.DateTimeField(default=timezone.now)
+    # The quota's fixed windows count from here.
+    started = models.DateTimeField(null=True, blank=True)
+    ended = models.DateTimeField(null=True, blank=True)
+    primary_digest = models.CharField(max_length=64, unique=True, editable=False)
+    secondary_digest = models.CharField(max_length=64, unique=True, editable=False)
+    primary_encrypted = models.TextField(editable=False)
+    secondary_encrypted = models.TextField(editable=False)
+
+    objects = SubscriptionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.product}, {self.get_state_display()})"
+
+    def save(self, *args, **kwargs) -> None:
+        if not self.primary_digest:
+            self.set_key("primary", new_key())
+        if not self.secondary_digest:
+            self.set_key("secondary", new_key())
+        super().save(*args, **kwargs)
+
+    def set_key(self, which: str, key: str) -> None:
+        assert which in ("primary", "secondary")
+        setattr(self, f"{which}_digest", key_digest(key))
+        setattr(self, f"{which}_encrypted", _fernet().encrypt(key.encode()).decode())
+        self.__dict__.pop(f"{which}_key", None)
+
+    @cached_property
+    def primary_key(self) -> str:
+        return _fernet().decrypt(self.primary_encrypted.encode()).decode()
+
+    @cached_property
+    def secondary_key(self) -> str:
+        return _fernet().decrypt(self.secondary_encrypted.encode()).decode()
+
+    def regenerate(self, which: str) -> str:
+        """A new key in place of one of the two; the other keeps working, so a
+        client can rotate without downtime."""
+        key = new_key()
+        self.set_key(which, key)
+        self.save(update_fields=[f"{which}_digest", f"{which}_encrypted"])
+        return key
+
+    @property
+    def is_active(self) -> bool:
+        return self.state == self.ACTIVE
+
+
+class Call(models.Model):
+    """One request through the gateway, allowed or not. Never holds a key."""
+
+    SUCCESS, UNAUTHORIZED, THROTTLED, QUOTA, NO_MATCH, BACKEND_ERROR = (
+        "success",
+        "unauthorized",
+        "throttled",
+        "quota",
+        "no_match",
+        "backend_error",
+    )
+    OUTCOMES = [
+        (SUCCESS, "Success"),
+        (UNAUTHORIZED, "Unauthorized"),
+        (THROTTLED, "Throttled"),
+        (QUOTA, "Over quota"),
+        (NO_MATCH, "No match"),
+        (BACKEND_ERROR, "Backend error"),
+    ]
+
+    created = models.DateTimeField(default=timezone.now)
+    # Ties a console history entry to its call; the gateway returns it in a header.
+    request_id = models.CharField(max_length=32, db_index=True)
+    api = models.ForeignKey(Api, models.SET_NULL, null=True, blank=True, related_name="+")
+    operation = models.ForeignKey(Operation, models.SET_NULL, null=True, blank=True, related_name="+")
+    product = models.ForeignKey(Product, models.SET_NULL, null=True, blank=True, related_name="+")
+    subscription = models.ForeignKey(Subscription, models.SET_NULL, null=True, blank=True, related_name="calls")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+")
+    method = models.CharField(max_length=10)
+    path = models.CharField(max_length=2000)
+    status = models.PositiveSmallIntegerField()
+    outcome = models.CharField(max_length=16, choices=OUTCOMES)
+    total_ms = models.FloatField()
+    backend_ms = models.FloatField(null=True, blank=True)
+    bytes_in = models.BigIntegerField(default=0)
+    bytes_out = models.BigIntegerField(default=0)
+    client_ip = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created"]
+        indexes = [
+            models.Index(fields=["created"], name="call_created"),
+            models.Index(fields=["api", "created"], name="call_api_created"),
+            models.Index(fields=["operation", "created"], name="call_operation_created"),
+            models.Index(fields=["product", "created"], name="call_product_created"),
+            models.Index(fields=["subscription", "created"], name="call_subscription_created"),
+            models.Index(fields=["user", "created"], name="call_user_created"),
+            models.Index(fields=["outcome", "created"], name="call_outcome_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path} → {self.status}"
