@@ -1,4 +1,94 @@
-from django.http import HttpResponse
+"""The developer portal's catalog pages: home, APIs, an API, an operation, products.
 
-def home(request): return HttpResponse("home")
-api_list = api_detail = operation_detail = product_list = product_detail = home
+Each page runs a fixed number of queries whatever the catalog's size
+(prefetching the related rows it shows), and the APIs list answers htmx
+searches with just its results partial.
+"""
+
+from __future__ import annotations
+
+from django.core.paginator import Paginator
+from django.db.models import Count, Prefetch, Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+
+from apis.models import Api, Operation, Parameter, Product
+
+
+def _apis(request: HttpRequest):
+    return Api.objects.visible_to(request.user)
+
+
+def _products(request: HttpRequest):
+    if request.user.is_staff:
+        return Product.objects.all()
+    return Product.objects.filter(published=True)
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    apis = _apis(request).annotate(operation_count=Count("operations"))[:6]
+    products = _products(request)[:3]
+    return render(request, "apis/home.html", {"apis": apis, "products": products})
+
+
+def api_list(request: HttpRequest) -> HttpResponse:
+    q = request.GET.get("q", "").strip()[:200]
+    product_slug = request.GET.get("product", "").strip()
+    products = list(_products(request))
+    apis = _apis(request).annotate(operation_count=Count("operations")).prefetch_related(
+        Prefetch("products", queryset=_products(request))
+    )
+    if q:
+        apis = apis.filter(Q(name__icontains=q) | Q(description__icontains=q) | Q(path__icontains=q))
+    product = None
+    if product_slug:
+        product = next((p for p in products if p.slug == product_slug), None)
+        # An unknown product filters to nothing rather than being silently ignored.
+        apis = apis.filter(products=product) if product else apis.none()
+    page = Paginator(apis, 50).get_page(request.GET.get("page"))
+    ctx = {"page": page, "q": q, "products": products, "product": product, "product_slug": product_slug, "nav": "apis"}
+    template = "apis/api_list.html#results" if request.htmx else "apis/api_list.html"
+    return render(request, template, ctx)
+
+
+def api_detail(request: HttpRequest, api_slug: str) -> HttpResponse:
+    api = get_object_or_404(_apis(request).prefetch_related("products"), slug=api_slug)
+    operations = api.operations.all()
+    products = [p for p in api.products.all() if p.published or request.user.is_staff]
+    return render(request, "apis/api_detail.html", {"api": api, "operations": operations, "products": products, "nav": "apis"})
+
+
+def operation_detail(request: HttpRequest, api_slug: str, operation_slug: str) -> HttpResponse:
+    api = get_object_or_404(_apis(request).prefetch_related("products"), slug=api_slug)
+    operation = get_object_or_404(
+        Operation.objects.select_related("api").prefetch_related(
+            "parameters", "representations", "responses__representations"
+        ),
+        api=api,
+        slug=operation_slug,
+    )
+    # The sidebar lists the API's other operations; only the columns it shows.
+    siblings = api.operations.only("id", "api_id", "slug", "method", "display_name", "order")
+    params = list(operation.parameters.all())
+    ctx = {
+        "api": api,
+        "operation": operation,
+        "siblings": siblings,
+        "template_params": [p for p in params if p.location == Parameter.TEMPLATE],
+        "query_params": [p for p in params if p.location == Parameter.QUERY],
+        "header_params": [p for p in params if p.location == Parameter.HEADER],
+        "products": [p for p in api.products.all() if p.published or request.user.is_staff],
+        "nav": "apis",
+    }
+    return render(request, "apis/operation_detail.html", ctx)
+
+
+def product_list(request: HttpRequest) -> HttpResponse:
+    products = _products(request).prefetch_related(Prefetch("apis", queryset=_apis(request)))
+    return render(request, "apis/product_list.html", {"products": products, "nav": "products"})
+
+
+def product_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    product = get_object_or_404(_products(request), slug=slug)
+    apis = _apis(request).filter(products=product).annotate(operation_count=Count("operations"))
+    return render(request, "apis/product_detail.html", {"product": product, "apis": apis, "nav": "products"})
