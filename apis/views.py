@@ -26,7 +26,7 @@ def _products(request: HttpRequest):
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    apis = _apis(request).annotate(operation_count=Count("operations"))[:6]
+    apis = _apis(request).annotate(operation_count=Count("operations")).order_by("name")[:6]
     products = _products(request)[:3]
     return render(request, "apis/home.html", {"apis": apis, "products": products})
 
@@ -35,8 +35,12 @@ def api_list(request: HttpRequest) -> HttpResponse:
     q = request.GET.get("q", "").strip()[:200]
     product_slug = request.GET.get("product", "").strip()
     products = list(_products(request))
-    apis = _apis(request).annotate(operation_count=Count("operations")).prefetch_related(
-        Prefetch("products", queryset=_products(request))
+    # Ordered explicitly: Meta.ordering is not applied to aggregate queries.
+    apis = (
+        _apis(request)
+        .annotate(operation_count=Count("operations"))
+        .prefetch_related(Prefetch("products", queryset=_products(request)))
+        .order_by("name", "id")
     )
     if q:
         apis = apis.filter(Q(name__icontains=q) | Q(description__icontains=q) | Q(path__icontains=q))
@@ -90,5 +94,5 @@ def product_list(request: HttpRequest) -> HttpResponse:
 
 def product_detail(request: HttpRequest, slug: str) -> HttpResponse:
     product = get_object_or_404(_products(request), slug=slug)
-    apis = _apis(request).filter(products=product).annotate(operation_count=Count("operations"))
+    apis = _apis(request).filter(products=product).annotate(operation_count=Count("operations")).order_by("name")
     return render(request, "apis/product_detail.html", {"product": product, "apis": apis, "nav": "products"})

@@ -93,6 +93,16 @@ SITE_NAME = os.getenv("SITE_NAME", "Portico")
 # Where the gateway is reached. Every operation's public URL is
 # GATEWAY_URL/{api suffix}{operation path}.
 GATEWAY_URL = os.getenv("GATEWAY_URL", f"{SITE_URL}/gateway").rstrip("/")
+# The gateway's limits on each forwarded call (see gateway/proxy.py).
+GATEWAY_CONNECT_TIMEOUT = envfloat("GATEWAY_CONNECT_TIMEOUT", 5.0)
+GATEWAY_READ_TIMEOUT = envfloat("GATEWAY_READ_TIMEOUT", 60.0)
+GATEWAY_MAX_REQUEST_BYTES = envint("GATEWAY_MAX_REQUEST_BYTES", 10 * 1024 * 1024)
+GATEWAY_MAX_RESPONSE_BYTES = envint("GATEWAY_MAX_RESPONSE_BYTES", 100 * 1024 * 1024)
+# Refuse calls on a scheme the API does not allow (the demo API is HTTPS-only
+# but runs on http locally): on by default only when DEBUG is off.
+GATEWAY_ENFORCE_SCHEME = envbool("GATEWAY_ENFORCE_SCHEME", not DEBUG)
+# Write call records from a background thread in batches (gateway/records.py).
+GATEWAY_RECORD_ASYNC = envbool("GATEWAY_RECORD_ASYNC", True)
 # The embedded AzureML-compatible web service, the demo API's backend.
 MLSERVICE_URL = os.getenv("MLSERVICE_URL", f"{SITE_URL}/ml").rstrip("/")
 
@@ -110,6 +120,7 @@ INSTALLED_APPS = [
     "accounts",
     "gateway",
     "mlservice",
+    "monitoring",
 ]
 
 MIDDLEWARE = [
@@ -157,6 +168,7 @@ else:
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+FORMS_URLFIELD_ASSUME_HTTPS = True
 
 REDIS_URL = os.getenv("REDIS_URL", "")
 if REDIS_URL:
@@ -188,7 +200,8 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = Path(os.getenv("STATIC_ROOT", BASE_DIR / "staticfiles"))
+STATIC_ROOT = Path(os.getenv("STATIC_ROOT", VAR_DIR / "static"))
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -197,6 +210,12 @@ STORAGES = {
         else "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
 }
+
+# Monitoring (docs/monitoring.md): raw call records older than this are
+# deleted by `manage.py rollup_calls` once rolled up into hourly aggregates.
+CALL_RETENTION_DAYS = envint("CALL_RETENTION_DAYS", 30)
+# Hourly rollups are kept this long; the dashboard's longest range is 92 days.
+ROLLUP_RETENTION_DAYS = envint("ROLLUP_RETENTION_DAYS", 400)
 
 DEFAULT_FROM_EMAIL = os.getenv("DEFAULT_FROM_EMAIL", "portico@localhost")
 ADMIN_EMAIL = os.getenv("ADMIN_EMAIL", "admin@localhost")
