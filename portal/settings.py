@@ -168,7 +168,6 @@ else:
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-FORMS_URLFIELD_ASSUME_HTTPS = True
 
 REDIS_URL = os.getenv("REDIS_URL", "")
 if REDIS_URL:
@@ -250,3 +249,33 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.getenv("LOG_LEVEL", "INFO")},
     "loggers": {"django.server": {"level": "WARNING"}},
 }
+
+# ---- mlservice: the embedded AzureML-compatible web service (RRS, BES jobs, Azurite) ----
+# Largest RRS/BES request body, and the most cells (rows x 2^bits) one RRS answer may hold.
+MLSERVICE_MAX_BODY_BYTES = envint("MLSERVICE_MAX_BODY_BYTES", 4 * 1024 * 1024)
+MLSERVICE_MAX_OUTPUT_CELLS = envint("MLSERVICE_MAX_OUTPUT_CELLS", 4_000_000)
+# The BES worker: how often an idle worker looks for jobs, how long a claimed
+# job stays its own without a heartbeat, and how often it beats.
+MLSERVICE_WORKER_POLL_SECONDS = envfloat("MLSERVICE_WORKER_POLL_SECONDS", 1.0)
+MLSERVICE_WORKER_LEASE_SECONDS = envfloat("MLSERVICE_WORKER_LEASE_SECONDS", 60.0)
+MLSERVICE_WORKER_HEARTBEAT_SECONDS = envfloat("MLSERVICE_WORKER_HEARTBEAT_SECONDS", 5.0)
+# A job whose worker died this many times is failed instead of run again.
+MLSERVICE_JOB_MAX_ATTEMPTS = envint("MLSERVICE_JOB_MAX_ATTEMPTS", 2)
+# Connection and read timeout of every blob storage call, and its retries.
+MLSERVICE_STORAGE_TIMEOUT = envfloat("MLSERVICE_STORAGE_TIMEOUT", 20.0)
+MLSERVICE_STORAGE_RETRIES = envint("MLSERVICE_STORAGE_RETRIES", 2)
+# How long the read-only SAS of a finished job's results stays valid.
+MLSERVICE_RESULTS_SAS_HOURS = envint("MLSERVICE_RESULTS_SAS_HOURS", 24)
+# Azurite, the local blob store `make run` starts (Procfile), with Azure's
+# well-known development account.
+AZURITE_HOST = os.getenv("AZURITE_HOST", "127.0.0.1")
+AZURITE_BLOB_PORT = envint("AZURITE_BLOB_PORT", 10000)
+AZURITE_LOCATION = Path(os.getenv("AZURITE_LOCATION", VAR_DIR / "azurite"))
+AZURITE_ACCOUNT = "devstoreaccount1"
+AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+# The storage the demo and the dashboard's samples point at.
+MLSERVICE_DEMO_CONNECTION_STRING = os.getenv(
+    "MLSERVICE_DEMO_CONNECTION_STRING",
+    f"DefaultEndpointsProtocol=http;AccountName={AZURITE_ACCOUNT};AccountKey={AZURITE_KEY};"
+    f"BlobEndpoint=http://{AZURITE_HOST}:{AZURITE_BLOB_PORT}/{AZURITE_ACCOUNT};",
+)
