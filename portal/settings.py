@@ -103,6 +103,13 @@ GATEWAY_MAX_RESPONSE_BYTES = envint("GATEWAY_MAX_RESPONSE_BYTES", 100 * 1024 * 1
 GATEWAY_ENFORCE_SCHEME = envbool("GATEWAY_ENFORCE_SCHEME", not DEBUG)
 # Write call records from a background thread in batches (gateway/records.py).
 GATEWAY_RECORD_ASYNC = envbool("GATEWAY_RECORD_ASYNC", True)
+# The Try It console reaches the gateway in-process, through Django's handler,
+# so a Send never waits for a second server thread (see console/transport.py);
+# "http" sends over the network instead, for a gateway on other hosts.
+CONSOLE_TRANSPORT = os.getenv("CONSOLE_TRANSPORT", "inprocess")
+CONSOLE_TIMEOUT = envfloat("CONSOLE_TIMEOUT", 30)
+# The most of a response body the console reads and keeps for download.
+CONSOLE_DOWNLOAD_CAP = envint("CONSOLE_DOWNLOAD_CAP", 10 * 1024 * 1024)
 # The embedded AzureML-compatible web service, the demo API's backend.
 MLSERVICE_URL = os.getenv("MLSERVICE_URL", f"{SITE_URL}/ml").rstrip("/")
 
@@ -121,6 +128,7 @@ INSTALLED_APPS = [
     "gateway",
     "mlservice",
     "monitoring",
+    "console",
 ]
 
 MIDDLEWARE = [
