@@ -6,5 +6,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("gateway/", include("gateway.urls")),
     path("ml/", include("mlservice.urls")),
+    path("monitoring/", include("monitoring.urls")),
+    path("console/", include("console.urls")),
     path("", include("apis.urls")),
 ]

@@ -1,0 +1,264 @@
+"""Build the HTTP request the console sends, and show it as text.
+
+Pure Python, no Django: the views gather what the developer typed into a
+ConsoleInput, this module validates it and builds the request, the preview,
+the raw HTTP text and the curl and Python snippets from the same BuiltRequest,
+so what is shown is what is sent.
+
+The URL is only ever made by UrlTemplate.expand, which percent-encodes every
+value; the result is then checked to stay under the operation's gateway path.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from apis import urltemplate
+
+TOKEN_RE = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
+# A value may hold any visible character, spaces and tabs; never CR, LF or NUL.
+BAD_VALUE_RE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+MAX_URL_LENGTH = 8000
+MAX_VALUE_LENGTH = 4000
+MAX_HEADERS = 50
+MAX_BODY = 1_000_000
+KEY_HEADER = "Ocp-Apim-Subscription-Key"
+SECRET_HEADER_RE = re.compile(r"authorization|key|token|secret|cookie|password|signature", re.I)
+MASK = "••••••••"
+
+
+@dataclass
+class ConsoleInput:
+    params: dict[str, str] = field(default_factory=dict)
+    extra_query: list[tuple[str, str]] = field(default_factory=list)
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    body: str = ""
+    # The subscription key chosen from the dropdown, resolved by the view.
+    key: str = ""
+
+
+@dataclass
+class BuiltRequest:
+    method: str
+    url: str
+    headers: list[tuple[str, str]]
+    body: str
+    # Field name -> message. Field names: p_<param>, q_<index>, h_<index>, body.
+    errors: dict[str, str] = field(default_factory=dict)
+    json_warning: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    @property
+    def path(self) -> str:
+        parts = urlsplit(self.url)
+        return parts.path + ("?" + parts.query if parts.query else "")
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.url).netloc
+
+
+def is_secret_header(name: str) -> bool:
+    return bool(SECRET_HEADER_RE.search(name))
+
+
+def mask(value: str) -> str:
+    """A secret with only its scheme word and last four characters left, e.g. 'Bearer ••••••••c0de'."""
+    scheme, sep, rest = value.partition(" ")
+    if sep and rest and scheme.isalpha():
+        return f"{scheme} {mask(rest)}"
+    if len(value) <= 8:
+        return MASK if value else ""
+    return MASK + value[-4:]
+
+
+def json_problem(text: str) -> str:
+    """'' if text is JSON, else what is wrong and where (line and column)."""
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as e:
+        return f"Not valid JSON: {e.msg} at line {e.lineno}, column {e.colno}."
+    return ""
+
+
+def is_json_type(content_type: str) -> bool:
+    main = content_type.split(";")[0].strip().lower()
+    return main == "application/json" or main.endswith("+json")
+
+
+def build(
+    *,
+    method: str,
+    template: urltemplate.UrlTemplate,
+    base_url: str,
+    required: set[str],
+    header_params: dict[str, bool],
+    data: ConsoleInput,
+) -> BuiltRequest:
+    """Validate the input and build the request to base_url + the expanded template.
+
+    base_url is the API's gateway URL (GATEWAY_URL/suffix); required names the
+    template and query parameters that must have a value; header_params maps
+    the operation's declared header names to whether they are required.
+    """
+    errors: dict[str, str] = {}
+    values = {}
+    for name in template.params:
+        value = data.params.get(name, "")
+        if len(value) > MAX_VALUE_LENGTH:
+            errors[f"p_{name}"] = f"Too long: at most {MAX_VALUE_LENGTH} characters."
+        elif name in required and value == "":
+            errors[f"p_{name}"] = "This parameter is required."
+        values[name] = value
+
+    extra = []
+    for index, (key, value) in enumerate(data.extra_query):
+        if not key and not value:
+            continue
+        if not key:
+            errors[f"q_{index}"] = "Give the query parameter a name."
+        elif len(key) + len(value) > MAX_VALUE_LENGTH:
+            errors[f"q_{index}"] = f"Too long: at most {MAX_VALUE_LENGTH} characters."
+        extra.append((key, value))
+
+    headers: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for index, (name, value) in enumerate(data.headers):
+        name = name.strip()
+        if not name and not value:
+            continue
+        if not TOKEN_RE.match(name):
+            errors[f"h_{index}"] = "Not a valid header name: letters, digits and !#$%&'*+-.^_`|~ only."
+        elif BAD_VALUE_RE.search(value):
+            errors[f"h_{index}"] = "A header value cannot contain line breaks or control characters."
+        elif len(value) > MAX_VALUE_LENGTH:
+            errors[f"h_{index}"] = f"Too long: at most {MAX_VALUE_LENGTH} characters."
+        elif header_params.get(name.lower()) and not value.strip():
+            errors[f"h_{index}"] = "This header is required."
+        seen.add(name.lower())
+        headers.append((name, value.strip()))
+    if len(headers) > MAX_HEADERS:
+        errors["headers"] = f"At most {MAX_HEADERS} headers."
+    for name, is_required in header_params.items():
+        if is_required and name not in seen:
+            errors.setdefault("headers", f"The {name} header is required.")
+    if data.key:
+        if BAD_VALUE_RE.search(data.key):  # pragma: no cover - keys are generated hex
+            errors["subscription"] = "This key cannot be sent."
+        headers = [(n, v) for n, v in headers if n.lower() != KEY_HEADER.lower()]
+        headers.append((KEY_HEADER, data.key))
+
+    if len(data.body) > MAX_BODY:
+        errors["body"] = f"The body is too large for the console: at most {MAX_BODY} characters."
+
+    url = ""
+    try:
+        url = base_url + template.expand(values, extra)
+    except urltemplate.ExpansionError as e:
+        errors.setdefault(f"p_{e.name}", str(e))
+    if url and len(url) > MAX_URL_LENGTH:
+        errors.setdefault("url", f"The URL is too long: {len(url)} characters, at most {MAX_URL_LENGTH}.")
+    if url and not stays_under(url, base_url):  # pragma: no cover - expand() already guarantees it
+        errors.setdefault("url", "This URL would leave the operation's gateway address.")
+        url = ""
+
+    content_type = next((v for n, v in headers if n.lower() == "content-type"), "")
+    warning = json_problem(data.body) if data.body.strip() and is_json_type(content_type) else ""
+    return BuiltRequest(method=method, url=url, headers=headers, body=data.body, errors=errors, json_warning=warning)
+
+
+def stays_under(url: str, base_url: str) -> bool:
+    """True when url has base_url's scheme, host and port and a path under it, with no dot-segments."""
+    mine, base = urlsplit(url), urlsplit(base_url)
+    if (mine.scheme, mine.netloc) != (base.scheme, base.netloc) or mine.fragment:
+        return False
+    if not (mine.path == base.path or mine.path.startswith(base.path.rstrip("/") + "/")):
+        return False
+    segments = mine.path.split("/")
+    return ".." not in segments and "." not in segments and not BAD_VALUE_RE.search(url) and " " not in url
+
+
+def shown_headers(request: BuiltRequest, reveal: bool) -> list[tuple[str, str]]:
+    if reveal:
+        return request.headers
+    return [(n, mask(v) if is_secret_header(n) else v) for n, v in request.headers]
+
+
+def raw_http(request: BuiltRequest, reveal: bool = False) -> str:
+    lines = [f"{request.method} {request.path} HTTP/1.1", f"Host: {request.host}"]
+    lines += [f"{n}: {v}" for n, v in shown_headers(request, reveal)]
+    text = "\n".join(lines) + "\n"
+    if request.body:
+        text += "\n" + request.body
+    return text
+
+
+def curl(request: BuiltRequest, reveal: bool = False) -> str:
+    parts = ["curl"]
+    if request.method != "GET" or request.body:
+        parts += ["-X", request.method]
+    parts.append(shlex.quote(request.url))
+    for n, v in shown_headers(request, reveal):
+        parts += ["-H", shlex.quote(f"{n}: {v}")]
+    if request.body:
+        parts += ["--data-binary", shlex.quote(request.body)]
+    return " \\\n  ".join(_pair_flags(parts))
+
+
+def _pair_flags(parts: list[str]) -> list[str]:
+    # "-H 'X: y'" stays on one line of the snippet.
+    out: list[str] = []
+    i = 0
+    while i < len(parts):
+        if parts[i].startswith("-") and i + 1 < len(parts):
+            out.append(f"{parts[i]} {parts[i + 1]}")
+            i += 2
+        else:
+            out.append(parts[i])
+            i += 1
+    if len(out) > 1 and out[0] == "curl":
+        out[0:2] = [f"curl {out[1]}"]
+    return out
+
+
+def python(request: BuiltRequest, reveal: bool = False) -> str:
+    headers = dict(shown_headers(request, reveal))
+    lines = ["import requests", ""]
+    lines.append(f"url = {request.url!r}")
+    lines.append("headers = {")
+    lines += [f"    {n!r}: {v!r}," for n, v in headers.items()]
+    lines.append("}")
+    args = "url, headers=headers"
+    if request.body:
+        lines.append(f"body = {request.body!r}")
+        args += ", data=body.encode()"
+    lines.append(f"response = requests.request({request.method!r}, {args}, timeout=30)")
+    lines.append("print(response.status_code, response.reason)")
+    lines.append("for name, value in response.headers.items():")
+    lines.append('    print(f"{name}: {value}")')
+    lines.append("print(response.text)")
+    return "\n".join(lines)
+
+
+def redact_headers(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Headers for the history: secret values replaced by a mask."""
+    return [(n, mask(v) if is_secret_header(n) else v) for n, v in headers]
+
+
+def redact_url(url: str) -> str:
+    """The URL for the history, with the value of any secret-looking query key masked."""
+    parts = urlsplit(url)
+    if not parts.query:
+        return url
+    pairs = []
+    for pair in parts.query.split("&"):
+        key, eq, value = pair.partition("=")
+        pairs.append(f"{key}={MASK}" if eq and SECRET_HEADER_RE.search(key) else pair)
+    return parts._replace(query="&".join(pairs)).geturl()

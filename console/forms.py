@@ -1,0 +1,167 @@
+"""The console's form state: what the developer typed, from POST, saved values or history.
+
+Parameters and headers are dynamic (they come from the operation), so instead
+of a Django Form the state is a small dataclass built from request.POST and
+validated by console.build, which reports errors per field name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.http import QueryDict
+
+from apis.models import Operation, Parameter
+from console import build
+from console.models import SavedValues
+from gateway.models import Subscription
+
+
+@dataclass
+class State:
+    params: dict[str, str] = field(default_factory=dict)
+    extra_query: list[tuple[str, str]] = field(default_factory=list)
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    subscription: str = ""  # "<subscription id>:primary|secondary", or ""
+    rep: int = 0
+    body: str = ""
+    reveal: bool = False
+
+    def to_saved(self) -> dict:
+        return {
+            "params": self.params,
+            "extra_query": self.extra_query,
+            "headers": [(n, v) for n, v in self.headers if n.lower() != "content-type"],
+            "subscription": self.subscription,
+        }
+
+    def redacted(self) -> dict:
+        return {
+            "params": self.params,
+            "extra_query": self.extra_query,
+            "headers": build.redact_headers(self.headers),
+            "subscription": self.subscription,
+            "rep": self.rep,
+            "body": self.body,
+        }
+
+
+def representations(operation: Operation) -> list:
+    return list(operation.representations.all())
+
+
+def initial(operation: Operation, user) -> State:
+    """The form as first shown: the developer's saved values, else the operation's defaults."""
+    saved = SavedValues.load(user, operation.api)
+    reps = representations(operation)
+    state = State()
+    saved_params = saved.get("params", {})
+    for param in operation.parameters.all():
+        if param.location == Parameter.HEADER:
+            continue
+        value = saved_params.get(param.name)
+        state.params[param.name] = value if value is not None and value != "" else param.default_value
+    saved_headers = [(n, v) for n, v in saved.get("headers", [])]
+    saved_by_name = {n.lower(): v for n, v in saved_headers}
+    if reps:
+        state.headers.append(("Content-Type", reps[0].content_type))
+    for param in operation.parameters.filter(location=Parameter.HEADER):
+        state.headers.append((param.name, saved_by_name.get(param.name.lower(), param.default_value)))
+    have = {n.lower() for n, _ in state.headers}
+    for name, value in saved_headers:
+        if name.lower() not in have and name.lower() != build.KEY_HEADER.lower():
+            state.headers.append((name, value))
+            have.add(name.lower())
+    state.extra_query = [tuple(pair) for pair in saved.get("extra_query", [])]  # type: ignore[misc]
+    options = [value for _, group in subscription_options(user) for value, _ in group]
+    state.subscription = saved.get("subscription", "") if saved.get("subscription") in options else ""
+    if not saved and options:
+        state.subscription = preferred_subscription(user, operation) or options[0]
+    state.body = reps[0].example if reps else ""
+    return state
+
+
+def from_post(operation: Operation, data: QueryDict) -> State:
+    state = State()
+    for param in operation.parameters.exclude(location=Parameter.HEADER):
+        state.params[param.name] = data.get(f"p_{param.name}", "")
+    state.extra_query = list(zip(data.getlist("q_name"), data.getlist("q_value")))
+    state.headers = list(zip(data.getlist("h_name"), data.getlist("h_value")))
+    state.subscription = data.get("subscription", "")
+    try:
+        state.rep = max(int(data.get("rep", 0)), 0)
+    except ValueError:
+        state.rep = 0
+    state.body = data.get("body", "").replace("\r\n", "\n")
+    state.reveal = data.get("reveal") == "on"
+    return state
+
+
+def from_history(send, user) -> State:
+    """A past send back in the form; its redacted secrets come from the saved values."""
+    form = send.form or {}
+    saved = SavedValues.load(user, send.operation.api)
+    secrets = {n.lower(): v for n, v in saved.get("headers", [])}
+    headers = []
+    for name, value in form.get("headers", []):
+        if build.is_secret_header(name) and build.MASK in value:
+            value = secrets.get(name.lower(), "")
+        headers.append((name, value))
+    return State(
+        params=dict(form.get("params", {})),
+        extra_query=[tuple(p) for p in form.get("extra_query", [])],  # type: ignore[misc]
+        headers=headers,
+        subscription=form.get("subscription", ""),
+        rep=int(form.get("rep", 0) or 0),
+        body=form.get("body", ""),
+    )
+
+
+def active_subscriptions(user):
+    if not user.is_authenticated:
+        return Subscription.objects.none()
+    return Subscription.objects.filter(user=user, state=Subscription.ACTIVE).select_related("product")
+
+
+def subscription_options(user) -> list[tuple[str, list[tuple[str, str]]]]:
+    """[(product name, [(value, label), ...]), ...] for the key dropdown."""
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for sub in active_subscriptions(user).order_by("product__order", "product__name", "created"):
+        groups.setdefault(sub.product.name, []).extend(
+            [(f"{sub.pk}:primary", f"{sub.name}: primary key"), (f"{sub.pk}:secondary", f"{sub.name}: secondary key")]
+        )
+    return list(groups.items())
+
+
+def preferred_subscription(user, operation: Operation) -> str:
+    sub = active_subscriptions(user).filter(product__apis=operation.api).order_by("created").first()
+    return f"{sub.pk}:primary" if sub else ""
+
+
+def resolve_key(user, choice: str) -> str:
+    """The key for a dropdown choice, only from the developer's own active subscriptions."""
+    sub_id, _, which = choice.partition(":")
+    if not sub_id.isdigit() or which not in ("primary", "secondary"):
+        return ""
+    sub = active_subscriptions(user).filter(pk=int(sub_id)).first()
+    if sub is None:
+        return ""
+    return sub.primary_key if which == "primary" else sub.secondary_key
+
+
+def to_input(state: State, key: str) -> build.ConsoleInput:
+    return build.ConsoleInput(
+        params=state.params, extra_query=state.extra_query, headers=state.headers, body=state.body, key=key
+    )
+
+
+def build_request(operation: Operation, state: State, user) -> build.BuiltRequest:
+    params = list(operation.parameters.all())
+    return build.build(
+        method=operation.method,
+        template=operation.template,
+        base_url=operation.api.gateway_url,
+        required={p.name for p in params if p.location != Parameter.HEADER and p.required},
+        header_params={p.name.lower(): p.required for p in params if p.location == Parameter.HEADER},
+        data=to_input(state, resolve_key(user, state.subscription)),
+    )

@@ -1,0 +1,103 @@
+"""What the console keeps per developer: the values typed per API, and the last sends."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+
+from cryptography.fernet import Fernet, InvalidToken
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from apis.models import Api, Operation
+
+HISTORY_SIZE = 20
+
+
+def _fernet() -> Fernet:
+    secret = settings.SECRET_KEY.encode()
+    return Fernet(base64.urlsafe_b64encode(hashlib.sha256(b"portico:console:" + secret).digest()))
+
+
+class SavedValues(models.Model):
+    """The parameter and header values a developer last typed for an API.
+
+    Shared by the API's operations so that {workspace} typed once fills every
+    operation. Header values can be secrets (an Authorization token), so the
+    whole record is stored encrypted.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, models.CASCADE, related_name="+")
+    api = models.ForeignKey(Api, models.CASCADE, related_name="+")
+    encrypted = models.TextField()
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "api"], name="console_saved_values_unique")]
+
+    @property
+    def data(self) -> dict:
+        try:
+            return json.loads(_fernet().decrypt(self.encrypted.encode()))
+        except (InvalidToken, ValueError):
+            return {}
+
+    @classmethod
+    def load(cls, user, api: Api) -> dict:
+        if not user.is_authenticated:
+            return {}
+        row = cls.objects.filter(user=user, api=api).first()
+        return row.data if row else {}
+
+    @classmethod
+    def store(cls, user, api: Api, data: dict) -> None:
+        if not user.is_authenticated:
+            return
+        encrypted = _fernet().encrypt(json.dumps(data).encode()).decode()
+        cls.objects.update_or_create(user=user, api=api, defaults={"encrypted": encrypted})
+
+
+class Send(models.Model):
+    """One Send from the console, secrets redacted, with what came back."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, models.CASCADE, related_name="console_sends")
+    operation = models.ForeignKey(Operation, models.CASCADE, related_name="console_sends")
+    created = models.DateTimeField(default=timezone.now)
+    method = models.CharField(max_length=10)
+    url = models.TextField()
+    # The form as typed, secrets redacted: {"params", "extra_query", "headers", "subscription", "rep", "body"}.
+    form = models.JSONField(default=dict)
+    status = models.PositiveSmallIntegerField(null=True, blank=True)
+    reason = models.CharField(max_length=200, blank=True)
+    error = models.TextField(blank=True)
+    elapsed_ms = models.FloatField(null=True, blank=True)
+    size = models.BigIntegerField(default=0)
+    response_headers = models.JSONField(default=list)
+    content_type = models.CharField(max_length=200, blank=True)
+    # The body as received (decoded), up to the download cap, for the download link.
+    body = models.BinaryField(blank=True, default=b"")
+    complete = models.BooleanField(default=True, help_text="False when the body went over the download cap.")
+    # The gateway's id for the call; ties this send to gateway.models.Call.
+    request_id = models.CharField(max_length=64, blank=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        indexes = [models.Index(fields=["user", "created"], name="console_send_user_created")]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.url} → {self.status or self.error[:40]}"
+
+    @property
+    def call(self):
+        if not self.request_id:
+            return None
+        from gateway.models import Call
+
+        return Call.objects.filter(request_id=self.request_id).first()
+
+    def prune_history(self) -> None:
+        """Keep only each developer's last HISTORY_SIZE sends (the bodies are large)."""
+        keep = Send.objects.filter(user_id=self.user_id).values_list("id", flat=True)[:HISTORY_SIZE]
+        Send.objects.filter(user_id=self.user_id).exclude(id__in=list(keep)).delete()

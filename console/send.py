@@ -1,0 +1,118 @@
+"""Send a built request to the gateway and read what comes back, within limits."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+import requests
+from django.conf import settings
+
+from console.build import BuiltRequest
+from console.transport import InProcessAdapter
+
+log = logging.getLogger(__name__)
+
+CHUNK = 64 * 1024
+
+
+@dataclass
+class Result:
+    url: str
+    method: str
+    status: int | None = None
+    reason: str = ""
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    body: bytes = b""
+    complete: bool = True  # False when the body went over the download cap
+    size: int = 0  # bytes read (decoded), up to where we stopped
+    elapsed_ms: float = 0.0
+    error: str = ""
+
+    def header(self, name: str) -> str:
+        name = name.lower()
+        return next((v for n, v in self.headers if n.lower() == name), "")
+
+
+def timeouts() -> tuple[float, float, float]:
+    """(connect, read, total) seconds."""
+    total = float(getattr(settings, "CONSOLE_TIMEOUT", 30))
+    return min(5.0, total), min(20.0, total), total
+
+
+def session() -> requests.Session:
+    s = requests.Session()
+    s.trust_env = False  # no proxies from the environment: the gateway is ours
+    if getattr(settings, "CONSOLE_TRANSPORT", "inprocess") == "inprocess":
+        s.mount(settings.GATEWAY_URL.rstrip("/") + "/", InProcessAdapter())
+    return s
+
+
+def send(built: BuiltRequest) -> Result:
+    """Send it, never raising: network trouble becomes Result.error."""
+    connect, read, total = timeouts()
+    cap = int(getattr(settings, "CONSOLE_DOWNLOAD_CAP", 10 * 1024 * 1024))
+    result = Result(url=built.url, method=built.method)
+    started = time.perf_counter()
+    deadline = started + total
+    try:
+        with session() as s:
+            prepared = s.prepare_request(
+                requests.Request(
+                    built.method,
+                    built.url,
+                    headers=dict(built.headers) | {"Accept-Encoding": _accept_encoding(built)},
+                    data=built.body.encode("utf-8") if built.body else None,
+                )
+            )
+            # requests "requotes" URLs, which turns an encoded %2E%2E back into
+            # a '..' dot-segment that climbs out of the operation's path: send
+            # the URL exactly as the template module built it.
+            prepared.url = built.url
+            # A redirect could lead anywhere: show it, never follow it.
+            response = s.send(prepared, timeout=(connect, read), stream=True, allow_redirects=False)
+            try:
+                result.status = response.status_code
+                result.reason = response.reason or ""
+                result.headers = [(n, v) for n, v in response.raw.headers.items()]
+                body = bytearray()
+                # iter_content decodes gzip and deflate; stop at the cap or the deadline.
+                for chunk in response.iter_content(CHUNK):
+                    body += chunk
+                    if len(body) > cap:
+                        result.complete = False
+                        del body[cap:]
+                        break
+                    if time.perf_counter() > deadline:
+                        result.complete = False
+                        result.error = f"The response was still arriving after {total:g} seconds: stopped reading."
+                        break
+                result.body = bytes(body)
+                result.size = len(body)
+            finally:
+                response.close()
+    except requests.Timeout:
+        result.error = f"The gateway did not answer within {read:g} seconds."
+    except requests.ConnectionError as e:
+        result.error = f"Could not reach the gateway at {settings.GATEWAY_URL}: {_short(e)}"
+    except requests.RequestException as e:
+        result.error = f"The request failed: {_short(e)}"
+    except Exception as e:  # the in-process gateway raised: say so rather than a 500
+        log.exception("console send to %s failed", built.url)
+        result.error = f"The gateway failed while handling the request ({type(e).__name__})."
+    result.elapsed_ms = (time.perf_counter() - started) * 1000
+    return result
+
+
+def _accept_encoding(built: BuiltRequest) -> str:
+    given = next((v for n, v in built.headers if n.lower() == "accept-encoding"), "")
+    return given or "gzip, deflate"
+
+
+def _short(error: Exception) -> str:
+    text = str(error)
+    # urllib3 wraps the cause in long reprs; the last part is the useful one.
+    if "Caused by" in text:
+        text = text.rsplit("Caused by", 1)[1].strip(" ()")
+    return text[:300]

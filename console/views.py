@@ -1,0 +1,265 @@
+"""The Try It console: one template, served whole or as fragments under htmx."""
+
+from __future__ import annotations
+
+import time
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.template.loader import render_to_string
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import reswap, retarget
+
+from apis.models import Api, Operation, Parameter
+from console import build, forms, render as show
+from console.models import SavedValues, Send
+from console.send import send as send_request
+
+TEMPLATE = "console/console.html"
+REQUEST_ID_HEADERS = ("X-Portico-Request-Id", "X-Request-Id", "Request-Id")
+
+
+def get_operation(request: HttpRequest, operation_id: int) -> Operation:
+    """The operation if the developer may use its console, else a 404."""
+    operation = get_object_or_404(
+        Operation.objects.select_related("api"),
+        pk=operation_id,
+        api__in=Api.objects.visible_to(request.user),
+    )
+    if not (operation.api.console_enabled and operation.console_enabled):
+        raise Http404("The Try It console is turned off for this operation.")
+    return operation
+
+
+def console_context(
+    request: HttpRequest,
+    operation: Operation,
+    state: forms.State | None = None,
+    *,
+    errors: dict | None = None,
+    sent: Send | None = None,
+    message: str = "",
+) -> dict:
+    enabled = operation.api.console_enabled and operation.console_enabled
+    if state is None:
+        state = forms.initial(operation, request.user)
+    built = forms.build_request(operation, state, request.user) if enabled else None
+    errors = errors if errors is not None else {}
+    params = []
+    for param in operation.parameters.all():
+        if param.location == Parameter.HEADER:
+            continue
+        params.append(
+            {
+                "name": param.name,
+                "location": param.location,
+                "description": param.description,
+                "value": state.params.get(param.name, ""),
+                "choices": param.choices,
+                "required": param.required,
+                "error": errors.get(f"p_{param.name}", ""),
+            }
+        )
+    declared = {p.name.lower(): p for p in operation.parameters.filter(location=Parameter.HEADER)}
+    headers = []
+    for index, (name, value) in enumerate(state.headers):
+        param = declared.get(name.lower())
+        headers.append(
+            {
+                "index": index,
+                "name": name,
+                "value": value,
+                "description": param.description if param else "",
+                "required": bool(param and param.required),
+                "secret": build.is_secret_header(name),
+                "error": errors.get(f"h_{index}", ""),
+            }
+        )
+    reps = forms.representations(operation)
+    return {
+        "operation": operation,
+        "api": operation.api,
+        "enabled": enabled,
+        "state": state,
+        "params": params,
+        "extra_query": [
+            {"index": i, "name": k, "value": v, "error": errors.get(f"q_{i}", "")}
+            for i, (k, v) in enumerate(state.extra_query)
+        ],
+        "headers": headers,
+        "reps": reps,
+        "subscription_options": forms.subscription_options(request.user),
+        "errors": errors,
+        "built": built,
+        "preview": preview_context(built, state.reveal) if built else {},
+        "sent": sent,
+        "shown": shown_context(sent) if sent else None,
+        "history": history(request, operation),
+        "message": message,
+        "gateway_url": settings.GATEWAY_URL,
+    }
+
+
+def preview_context(built: build.BuiltRequest, reveal: bool) -> dict:
+    return {
+        "url": built.url,
+        "raw": build.raw_http(built, reveal),
+        "curl": build.curl(built, reveal),
+        "python": build.python(built, reveal),
+        "json_warning": built.json_warning,
+    }
+
+
+def shown_context(sent: Send) -> dict:
+    headers = [tuple(h) for h in sent.response_headers]
+    retry_after = next((v for n, v in headers if n.lower() == "retry-after"), "")
+    content_disposition = next((v for n, v in headers if n.lower() == "content-disposition"), "")
+    return {
+        "content": show.show(sent.content_type, bytes(sent.body), sent.complete),
+        "calls_left": show.calls_left(headers),
+        "retry_after": int(retry_after) if retry_after.strip().isdigit() else None,
+        "filename": show.download_name(content_disposition, sent.content_type),
+        "status_class": "ok" if sent.status and sent.status < 300 else "warn" if sent.status and sent.status < 500 else "bad",
+    }
+
+
+def history(request: HttpRequest, operation: Operation) -> list[Send]:
+    if not request.user.is_authenticated:
+        return []
+    return list(Send.objects.filter(user=request.user, operation=operation).defer("body")[:10])
+
+
+def render_partial(request: HttpRequest, name: str, context: dict) -> HttpResponse:
+    return render(request, f"{TEMPLATE}#{name}", context)
+
+
+@require_GET
+def console_page(request: HttpRequest, operation_id: int) -> HttpResponse:
+    """The console on a page of its own; also where it works without JavaScript."""
+    operation = get_operation(request, operation_id)
+    return render(request, "console/page.html", console_context(request, operation))
+
+
+@require_POST
+def console_form(request: HttpRequest, operation_id: int) -> HttpResponse:
+    """Re-render the form after a button: add or remove a row, pick a representation, reset the body."""
+    operation = get_operation(request, operation_id)
+    state = forms.from_post(operation, request.POST)
+    action = request.POST.get("action", "")
+    reps = forms.representations(operation)
+    if action == "add-header":
+        state.headers.append(("", ""))
+    elif action.startswith("remove-header-") and action[14:].isdigit():
+        del state.headers[int(action[14:]) : int(action[14:]) + 1]
+    elif action == "add-query":
+        state.extra_query.append(("", ""))
+    elif action.startswith("remove-query-") and action[13:].isdigit():
+        del state.extra_query[int(action[13:]) : int(action[13:]) + 1]
+    elif action in ("reset-body", "rep") and reps:
+        rep = reps[min(state.rep, len(reps) - 1)]
+        state.body = rep.example
+        state.headers = [(n, rep.content_type if n.lower() == "content-type" else v) for n, v in state.headers]
+    SavedValues.store(request.user, operation.api, state.to_saved())
+    context = console_context(request, operation, state)
+    if request.htmx:
+        return render_partial(request, "form", context)
+    return render(request, "console/page.html", context)
+
+
+@require_POST
+def console_preview(request: HttpRequest, operation_id: int) -> HttpResponse:
+    """The URL, raw request and snippets, as typed; also keeps the typed values for the developer."""
+    operation = get_operation(request, operation_id)
+    state = forms.from_post(operation, request.POST)
+    SavedValues.store(request.user, operation.api, state.to_saved())
+    built = forms.build_request(operation, state, request.user)
+    return render_partial(
+        request, "preview", {"preview": preview_context(built, state.reveal), "built": built, "operation": operation}
+    )
+
+
+@require_POST
+def console_send(request: HttpRequest, operation_id: int) -> HttpResponse:
+    received = time.perf_counter()
+    operation = get_operation(request, operation_id)
+    if "history" in request.POST:
+        past = get_object_or_404(Send, pk=request.POST.get("history"), user=request.user, operation=operation)
+        state = forms.from_history(past, request.user)
+    else:
+        state = forms.from_post(operation, request.POST)
+    if not request.user.is_authenticated:
+        return answer(request, operation, state, message="Log in to send requests from the console.")
+    built = forms.build_request(operation, state, request.user)
+    if not built.ok:
+        # Nothing is sent; the form comes back with the errors next to the fields.
+        response = answer(request, operation, state, errors=built.errors)
+        return retarget(reswap(response, "outerHTML"), f"#console-form-{operation.pk}") if request.htmx else response
+    result = send_request(built)
+    sent = Send(
+        user=request.user,
+        operation=operation,
+        method=built.method,
+        url=build.redact_url(built.url),
+        form=state.redacted(),
+        status=result.status,
+        reason=result.reason,
+        error=result.error,
+        elapsed_ms=result.elapsed_ms,
+        size=result.size,
+        response_headers=result.headers,
+        content_type=result.header("Content-Type")[:200],
+        body=result.body,
+        complete=result.complete,
+        request_id=next((result.header(h) for h in REQUEST_ID_HEADERS if result.header(h)), "")[:64],
+    )
+    sent.save()
+    sent.prune_history()
+    SavedValues.store(request.user, operation.api, state.to_saved())
+    response = answer(request, operation, state, sent=sent)
+    # The console's own time, without the gateway's: what the benchmark reads.
+    overhead = (time.perf_counter() - received) * 1000 - result.elapsed_ms
+    response["Server-Timing"] = f"console;dur={overhead:.2f}, gateway;dur={result.elapsed_ms:.2f}"
+    return response
+
+
+def answer(request: HttpRequest, operation: Operation, state: forms.State, **kwargs) -> HttpResponse:
+    context = console_context(request, operation, state, **kwargs)
+    if not request.htmx:
+        return render(request, "console/page.html", context)
+    if kwargs.get("errors"):
+        return render_partial(request, "form", context)
+    html = render_to_string(f"{TEMPLATE}#result", context, request)
+    html += render_to_string(f"{TEMPLATE}#history-oob", context, request)
+    return HttpResponse(html)
+
+
+@login_required
+@require_GET
+def history_load(request: HttpRequest, pk: int) -> HttpResponse:
+    past = get_object_or_404(Send.objects.select_related("operation__api"), pk=pk, user=request.user)
+    operation = get_operation(request, past.operation_id)
+    context = console_context(request, operation, forms.from_history(past, request.user))
+    if request.htmx:
+        return render_partial(request, "form", context)
+    return render(request, "console/page.html", context)
+
+
+@login_required
+@require_GET
+def send_body(request: HttpRequest, pk: int) -> HttpResponse:
+    """A send's response body as a download; raster images inline for the preview."""
+    sent = get_object_or_404(Send, pk=pk, user=request.user)
+    headers = [tuple(h) for h in sent.response_headers]
+    disposition = next((v for n, v in headers if n.lower() == "content-disposition"), "")
+    name = show.download_name(disposition, sent.content_type)
+    inline = request.GET.get("inline") == "1" and show.main_type(sent.content_type) in show.PREVIEW_IMAGES
+    response = HttpResponse(
+        bytes(sent.body), content_type=show.main_type(sent.content_type) if inline else "application/octet-stream"
+    )
+    response["Content-Disposition"] = f'{"inline" if inline else "attachment"}; filename="{name}"'
+    # Whatever the backend sent, it must not run as a page of the portal.
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
