@@ -1,14 +1,50 @@
-from django.http import HttpResponse
-from django.urls import path
+from django.contrib.auth import views as auth_views
+from django.urls import path, reverse_lazy
 
-
-def _todo(request):  # placeholder until the accounts work lands
-    return HttpResponse("")
-
+from accounts import views
+from accounts.forms import LoginForm
+from gateway import portal_views
 
 urlpatterns = [
-    path("signup/", _todo, name="accounts-signup"),
-    path("login/", _todo, name="accounts-login"),
-    path("logout/", _todo, name="accounts-logout"),
-    path("profile/", _todo, name="accounts-profile"),
+    path("signup/", views.signup, name="accounts-signup"),
+    path(
+        "login/",
+        auth_views.LoginView.as_view(template_name="accounts/login.html", authentication_form=LoginForm),
+        name="accounts-login",
+    ),
+    path("logout/", auth_views.LogoutView.as_view(), name="accounts-logout"),
+    path("profile/", views.profile, name="accounts-profile"),
+    path(
+        "password-reset/",
+        auth_views.PasswordResetView.as_view(
+            template_name="accounts/password_reset.html",
+            email_template_name="accounts/password_reset_email.txt",
+            subject_template_name="accounts/password_reset_subject.txt",
+            success_url=reverse_lazy("accounts-password-reset-sent"),
+        ),
+        name="accounts-password-reset",
+    ),
+    path(
+        "password-reset/sent/",
+        auth_views.PasswordResetDoneView.as_view(template_name="accounts/password_reset_sent.html"),
+        name="accounts-password-reset-sent",
+    ),
+    path(
+        "password-reset/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(
+            template_name="accounts/password_reset_confirm.html",
+            success_url=reverse_lazy("accounts-password-reset-complete"),
+        ),
+        name="accounts-password-reset-confirm",
+    ),
+    path(
+        "password-reset/complete/",
+        auth_views.PasswordResetCompleteView.as_view(template_name="accounts/password_reset_complete.html"),
+        name="accounts-password-reset-complete",
+    ),
+    # Subscriptions and their keys (gateway app), managed from the profile.
+    path("subscriptions/new/<slug:slug>/", portal_views.subscribe, name="gateway-subscribe"),
+    path("subscriptions/<int:pk>/keys/<str:which>/", portal_views.show_key, name="gateway-show-key"),
+    path("subscriptions/<int:pk>/keys/<str:which>/regenerate/", portal_views.regenerate_key, name="gateway-regenerate-key"),
+    path("subscriptions/<int:pk>/cancel/", portal_views.cancel_subscription, name="gateway-cancel-subscription"),
 ]

@@ -115,6 +115,41 @@ class Subscription(models.Model):
     def is_active(self) -> bool:
         return self.state == self.ACTIVE
 
+    @property
+    def counter_id(self) -> str:
+        """Names this subscription's rate and quota counters in the cache. The
+        creation time makes it unique even where a database reuses ids."""
+        return f"{self.pk}.{int(self.created.timestamp() * 1_000_000)}"
+
+    @property
+    def quota_start(self) -> float:
+        return (self.started or self.created).timestamp()
+
+    @property
+    def is_open(self) -> bool:
+        """Not yet ended: the owner can still see and rotate its keys."""
+        return self.state in (self.SUBMITTED, self.ACTIVE, self.SUSPENDED)
+
+    def activate(self) -> None:
+        """Approve a submitted subscription (or start one that needs no
+        approval). The quota's windows count from the first activation."""
+        self.state = self.ACTIVE
+        self.started = self.started or timezone.now()
+        self.ended = None
+        self.save(update_fields=["state", "started", "ended"])
+
+    def suspend(self) -> None:
+        self.state = self.SUSPENDED
+        self.save(update_fields=["state"])
+
+    def reactivate(self) -> None:
+        self.activate()
+
+    def cancel(self) -> None:
+        self.state = self.CANCELLED
+        self.ended = timezone.now()
+        self.save(update_fields=["state", "ended"])
+
 
 class Call(models.Model):
     """One request through the gateway, allowed or not. Never holds a key."""
@@ -127,6 +162,9 @@ class Call(models.Model):
         "no_match",
         "backend_error",
     )
+    # A request the gateway refused before forwarding it: a malformed path,
+    # header or length, or a body over the limit.
+    BAD_REQUEST = "bad_request"
     OUTCOMES = [
         (SUCCESS, "Success"),
         (UNAUTHORIZED, "Unauthorized"),
@@ -134,6 +172,7 @@ class Call(models.Model):
         (QUOTA, "Over quota"),
         (NO_MATCH, "No match"),
         (BACKEND_ERROR, "Backend error"),
+        (BAD_REQUEST, "Bad request"),
     ]
 
     created = models.DateTimeField(default=timezone.now)

@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from accounts.forms import SignupForm
+
+
+@require_http_methods(["GET", "POST"])
+def signup(request):
+    if request.user.is_authenticated:
+        return redirect("accounts-profile")
+    form = SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = form.save()
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        messages.success(request, "Welcome! Subscribe to a product to get your keys.")
+        return redirect(request.GET.get("next") if _safe_next(request) else "apis-products")
+    return render(request, "accounts/signup.html", {"form": form})
+
+
+@login_required
+def profile(request):
+    return render(request, "accounts/profile.html", profile_context(request.user))
+
+
+def profile_context(user, revealed: tuple[int, str] | None = None) -> dict:
+    """The profile page's subscriptions, each with the key shown in clear, if any."""
+    cards = [
+        (subscription, revealed[1] if revealed and revealed[0] == subscription.pk else None)
+        for subscription in user.subscriptions.select_related("product")
+    ]
+    return {"cards": cards, "nav": "profile"}
+
+
+def _safe_next(request) -> bool:
+    from django.utils.http import url_has_allowed_host_and_scheme
+
+    target = request.GET.get("next")
+    return bool(target) and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )

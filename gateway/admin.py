@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+from django.contrib import admin, messages
+
+from gateway import services
+from gateway.models import Call, Subscription
+
+
+@admin.register(Subscription)
+class SubscriptionAdmin(admin.ModelAdmin):
+    list_display = ["name", "user", "product", "state", "created", "started"]
+    list_filter = ["state", "product"]
+    search_fields = ["name", "user__username", "user__email"]
+    list_select_related = ["user", "product"]
+    raw_id_fields = ["user"]
+    # Keys are never shown here: the owner sees them on their profile.
+    fields = ["user", "product", "name", "state", "created", "started", "ended"]
+    readonly_fields = ["created", "started", "ended"]
+    actions = ["approve", "suspend", "reactivate"]
+
+    @admin.action(description="Approve selected submitted subscriptions (e-mails the developer)")
+    def approve(self, request, queryset):
+        done = 0
+        for subscription in queryset.filter(state=Subscription.SUBMITTED).select_related("user", "product"):
+            services.approve(subscription)
+            done += 1
+        self.message_user(request, f"{done} subscription(s) approved.", messages.SUCCESS)
+
+    @admin.action(description="Suspend selected active subscriptions")
+    def suspend(self, request, queryset):
+        done = 0
+        for subscription in queryset.filter(state=Subscription.ACTIVE):
+            subscription.suspend()
+            done += 1
+        self.message_user(request, f"{done} subscription(s) suspended.", messages.SUCCESS)
+
+    @admin.action(description="Reactivate selected suspended subscriptions")
+    def reactivate(self, request, queryset):
+        done = 0
+        for subscription in queryset.filter(state=Subscription.SUSPENDED):
+            subscription.reactivate()
+            done += 1
+        self.message_user(request, f"{done} subscription(s) reactivated.", messages.SUCCESS)
+
+    def save_model(self, request, obj, form, change):
+        # Activating in the form counts as the start of the quota too.
+        if obj.state == Subscription.ACTIVE and not obj.started:
+            from django.utils import timezone
+
+            obj.started = timezone.now()
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(Call)
+class CallAdmin(admin.ModelAdmin):
+    list_display = ["created", "method", "path", "status", "outcome", "total_ms", "subscription", "client_ip"]
+    list_filter = ["outcome", "api", "product"]
+    search_fields = ["request_id", "path"]
+    date_hierarchy = "created"
+    list_select_related = ["subscription"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,171 @@
+"""Rate-limit and quota counters in Django's cache.
+
+With Redis (REDIS_URL) both checks and both increments run in one Lua script,
+so every gateway process shares the counters and a race past a limit lets
+exactly the limit through. With the local-memory cache (one process, the
+embedded default) the same arithmetic from ``gateway.limits`` runs under a
+process lock. Other cache backends work but are only atomic per process.
+
+A call refused by one limit consumes neither: only admitted calls count.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+
+from django.core.cache import cache as default_cache
+from django.core.cache.backends.redis import RedisCache
+
+from gateway import limits
+
+OK, RATE, QUOTA = "ok", "rate", "quota"
+
+LUA = """
+local now = tonumber(ARGV[1])
+local rl = tonumber(ARGV[2])
+local rp = tonumber(ARGV[3])
+local ql = tonumber(ARGV[4])
+local qttl = tonumber(ARGV[5])
+local rate_count = 0
+if rl >= 0 then
+  redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - rp)
+  rate_count = redis.call('ZCARD', KEYS[1])
+  if rate_count >= rl then
+    local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+    local o = now
+    if oldest[2] then o = tonumber(oldest[2]) end
+    return {1, tostring(o + rp - now), 0, -1}
+  end
+end
+local used = 0
+if ql >= 0 then
+  used = tonumber(redis.call('GET', KEYS[2]) or '0')
+  if used >= ql then
+    return {2, '0', rl - rate_count, 0}
+  end
+end
+if rl >= 0 then
+  redis.call('ZADD', KEYS[1], now, ARGV[6])
+  redis.call('PEXPIRE', KEYS[1], math.ceil(rp * 1000) + 1000)
+end
+if ql >= 0 then
+  used = redis.call('INCR', KEYS[2])
+  if used == 1 then redis.call('EXPIRE', KEYS[2], qttl) end
+end
+return {0, '0', rl - rate_count - 1, ql - used}
+"""
+
+
+@dataclass(frozen=True)
+class Limits:
+    rate_calls: int | None = None
+    rate_period: int | None = None
+    quota_calls: int | None = None
+    quota_period: int | None = None
+
+    @classmethod
+    def of(cls, product) -> Limits:
+        return cls(
+            product.rate_limit_calls if product.has_rate_limit else None,
+            product.rate_limit_period if product.has_rate_limit else None,
+            product.quota_calls if product.has_quota else None,
+            product.quota_period if product.has_quota else None,
+        )
+
+    @property
+    def unlimited(self) -> bool:
+        return self.rate_calls is None and self.quota_calls is None
+
+
+@dataclass(frozen=True)
+class Decision:
+    outcome: str  # OK, RATE or QUOTA
+    retry_after: int = 0
+    # Calls left after this one, None where there is no such limit.
+    rate_remaining: int | None = None
+    quota_remaining: int | None = None
+    # Seconds to the quota's renewal, for the 403 message.
+    quota_renewal: int = 0
+
+    @property
+    def allowed(self) -> bool:
+        return self.outcome == OK
+
+
+_lock = threading.Lock()
+_scripts: dict[int, object] = {}
+
+
+def admit(counter_id: str, lim: Limits, started: float, now: float | None = None, cache=None) -> Decision:
+    """Count one call of a subscription against its product's limits.
+    ``counter_id`` names the subscription's counters (see Subscription.counter_id)."""
+    cache = cache or default_cache
+    now = time.time() if now is None else now
+    if lim.unlimited:
+        return Decision(OK)
+    window = limits.quota_window(started, now, lim.quota_period) if lim.quota_calls is not None else None
+    rate_key = f"gw:rate:{counter_id}"
+    quota_key = f"gw:quota:{counter_id}:{window.index if window else 0}"
+    if isinstance(cache, RedisCache):
+        return _admit_redis(cache, rate_key, quota_key, lim, window, now)
+    return _admit_local(cache, rate_key, quota_key, lim, window, now)
+
+
+def _admit_redis(cache, rate_key, quota_key, lim: Limits, window, now: float) -> Decision:
+    rate_key = cache.make_and_validate_key(rate_key)
+    quota_key = cache.make_and_validate_key(quota_key)
+    client = cache._cache.get_client(rate_key, write=True)
+    script = _scripts.get(id(client.connection_pool))
+    if script is None:
+        script = _scripts[id(client.connection_pool)] = client.register_script(LUA)
+    quota_ttl = int(window.end - now) + 60 if window else 0
+    code, wait, rate_left, quota_left = script(
+        keys=[rate_key, quota_key],
+        args=[
+            repr(now),
+            lim.rate_calls if lim.rate_calls is not None else -1,
+            lim.rate_period or 0,
+            lim.quota_calls if lim.quota_calls is not None else -1,
+            quota_ttl,
+            f"{now!r}:{secrets.token_hex(4)}",
+        ],
+        client=client,
+    )
+    return _decision(int(code), float(wait), int(rate_left), int(quota_left), lim, window, now)
+
+
+def _admit_local(cache, rate_key, quota_key, lim: Limits, window, now: float) -> Decision:
+    with _lock:
+        rate_left = -1
+        if lim.rate_calls is not None:
+            result = limits.sliding_window(cache.get(rate_key, ()), now, lim.rate_calls, lim.rate_period)
+            if not result.allowed:
+                cache.set(rate_key, result.log, lim.rate_period + 1)
+                return Decision(RATE, retry_after=result.retry_after, rate_remaining=0)
+        used = 0
+        if window is not None:
+            used = cache.get(quota_key, 0)
+            if used >= lim.quota_calls:
+                # The rate-limit slot this call would have taken stays free.
+                unused = result.remaining + 1 if lim.rate_calls is not None else -1
+                return _decision(2, 0, unused, 0, lim, window, now)
+            used += 1
+            cache.set(quota_key, used, int(window.end - now) + 60)
+        if lim.rate_calls is not None:
+            cache.set(rate_key, result.log, lim.rate_period + 1)
+            rate_left = result.remaining
+        return _decision(0, 0, rate_left, (lim.quota_calls or 0) - used, lim, window, now)
+
+
+def _decision(code: int, wait: float, rate_left: int, quota_left: int, lim: Limits, window, now: float) -> Decision:
+    rate_remaining = max(rate_left, 0) if lim.rate_calls is not None else None
+    quota_remaining = max(quota_left, 0) if lim.quota_calls is not None else None
+    renewal = window.seconds_left(now) if window else 0
+    if code == 1:
+        return Decision(RATE, limits.retry_seconds(wait), 0, None)
+    if code == 2:
+        return Decision(QUOTA, renewal, rate_remaining, 0, renewal)
+    return Decision(OK, 0, rate_remaining, quota_remaining, renewal)

@@ -1,0 +1,83 @@
+"""The developer's side of subscriptions: subscribe, see and rotate keys, cancel."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+
+from apis.models import Product
+from gateway import services
+from gateway.models import Subscription
+
+KEYS = ("primary", "secondary")
+
+
+def _own(request, pk: int, which: str | None = None) -> Subscription:
+    # Someone else's subscription is a 404, not a 403: it does not exist for them.
+    if which is not None and which not in KEYS:
+        raise Http404
+    return get_object_or_404(Subscription.objects.select_related("product"), pk=pk, user=request.user)
+
+
+def _card(request, subscription: Subscription, revealed: str | None = None):
+    return render(
+        request,
+        "gateway/partials/subscription.html",
+        {"subscription": subscription, "revealed": revealed},
+    )
+
+
+@require_POST
+@login_required
+def subscribe(request, slug: str):
+    product = get_object_or_404(Product, slug=slug, published=True)
+    subscription = services.subscribe(user=request.user, product=product, name=request.POST.get("name", ""))
+    if subscription.is_active:
+        messages.success(request, f"You are subscribed to {product.name}. Your keys are below.")
+    else:
+        messages.info(request, f"Your subscription to {product.name} waits for an administrator's approval.")
+    return redirect("accounts-profile")
+
+
+@require_GET
+@login_required
+@never_cache
+def show_key(request, pk: int, which: str):
+    subscription = _own(request, pk, which)
+    if not subscription.is_open:
+        raise Http404
+    if request.htmx:
+        return _card(request, subscription, revealed=which)
+    from accounts.views import profile_context
+
+    return render(request, "accounts/profile.html", profile_context(request.user, (subscription.pk, which)))
+
+
+@require_POST
+@login_required
+@never_cache
+def regenerate_key(request, pk: int, which: str):
+    subscription = _own(request, pk, which)
+    if not subscription.is_open:
+        raise Http404
+    subscription.regenerate(which)
+    if request.htmx:
+        return _card(request, subscription, revealed=which)
+    messages.success(request, f"A new {which} key replaces the old one, which no longer works.")
+    return redirect("accounts-profile")
+
+
+@require_POST
+@login_required
+def cancel_subscription(request, pk: int):
+    subscription = _own(request, pk)
+    if subscription.is_open:
+        subscription.cancel()
+    if request.htmx:
+        return _card(request, subscription)
+    messages.success(request, f"Subscription \"{subscription.name}\" is cancelled; its keys no longer work.")
+    return redirect("accounts-profile")

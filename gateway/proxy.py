@@ -1,0 +1,149 @@
+"""Forwarding one call to its backend and the answer back to the caller.
+
+One pooled ``requests.Session`` per thread: sessions are not thread-safe, and
+a per-thread pool keeps connections to the backend alive between calls.
+"""
+
+from __future__ import annotations
+
+import http.cookies
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import requests
+from django.conf import settings
+from django.http import HttpResponse, StreamingHttpResponse
+from requests.adapters import HTTPAdapter
+
+from gateway import httputil
+
+# Bodies up to this size are read whole: simpler and faster than streaming.
+BUFFER_LIMIT = 256 * 1024
+CHUNK = 64 * 1024
+# Set by the server that answers the caller; the backend's would be duplicates.
+RESPONSE_SKIP = frozenset(["date", "server", "content-length"])
+
+_local = threading.local()
+
+
+def session() -> requests.Session:
+    s = getattr(_local, "session", None)
+    if s is None:
+        s = requests.Session()
+        # Forward exactly the caller's headers, not requests' defaults, and
+        # ignore proxy/netrc settings from the environment (a lookup per call).
+        s.headers.clear()
+        s.trust_env = False
+        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=4, max_retries=0)
+        s.mount("http://", adapter)
+        s.mount("https://", adapter)
+        _local.session = s
+    return s
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+class RequestBody:
+    """A request body streamed to the backend with a known length, so it goes
+    with Content-Length rather than chunked."""
+
+    def __init__(self, stream, length: int):
+        self.stream, self.length, self.sent = stream, length, 0
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __iter__(self) -> Iterator[bytes]:
+        while self.sent < self.length:
+            chunk = self.stream.read(min(CHUNK, self.length - self.sent))
+            if not chunk:
+                break
+            self.sent += len(chunk)
+            yield chunk
+
+
+@dataclass
+class Upstream:
+    response: requests.Response | None = None
+    error_status: int = 0
+    error_message: str = ""
+
+
+def forward(method: str, url: str, headers: dict[str, str], body) -> Upstream:
+    try:
+        response = session().request(
+            method,
+            url,
+            headers=headers,
+            data=body,
+            stream=True,
+            allow_redirects=False,
+            timeout=(settings.GATEWAY_CONNECT_TIMEOUT, settings.GATEWAY_READ_TIMEOUT),
+        )
+    except (requests.ConnectTimeout, requests.ReadTimeout):
+        return Upstream(error_status=504, error_message=timeout_message())
+    except requests.exceptions.InvalidHeader:
+        return Upstream(error_status=400, error_message="Invalid request header: header values cannot contain CR or LF.")
+    except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError):
+        return Upstream(error_status=502, error_message=unreachable_message())
+    except (requests.RequestException, ValueError):
+        return Upstream(error_status=502, error_message="Bad gateway: the call could not be forwarded to the backend service.")
+    return Upstream(response=response)
+
+
+def timeout_message() -> str:
+    return (
+        f"Gateway timeout: the backend service did not answer within {settings.GATEWAY_READ_TIMEOUT:g} seconds."
+    )
+
+
+def unreachable_message() -> str:
+    return "Bad gateway: the backend service could not be reached or closed the connection."
+
+
+def response_headers(upstream: requests.Response) -> tuple[list[tuple[str, str]], list[str]]:
+    """The backend's headers minus hop-by-hop ones; Set-Cookie apart."""
+    raw = upstream.raw.headers
+    named = httputil.connection_tokens(raw.getlist("Connection"))
+    headers, cookies = [], []
+    for name in raw:
+        lowered = name.lower()
+        if httputil.is_hop_by_hop(name, named) or lowered in RESPONSE_SKIP:
+            continue
+        values = raw.getlist(name)
+        if lowered == "set-cookie":
+            cookies.extend(values)
+        else:
+            headers.append((name, ", ".join(values)))
+    return headers, cookies
+
+
+def build_response(upstream: requests.Response, body, streaming: bool) -> HttpResponse:
+    if streaming:
+        response: HttpResponse = StreamingHttpResponse(body, status=upstream.status_code)
+    else:
+        response = HttpResponse(body, status=upstream.status_code)
+    if upstream.reason:
+        response.reason_phrase = upstream.reason
+    headers, cookies = response_headers(upstream)
+    # Django sets a default Content-Type; the backend's (or none) is the truth.
+    del response["Content-Type"]
+    for name, value in headers:
+        response[name] = value
+    for value in cookies:
+        jar = http.cookies.SimpleCookie()
+        try:
+            jar.load(value)
+        except http.cookies.CookieError:
+            continue
+        for morsel in jar.values():
+            response.cookies[morsel.key] = morsel
+    length = upstream.headers.get("Content-Length")
+    if not streaming:
+        response["Content-Length"] = str(len(body))
+    elif length and length.isdigit():
+        response["Content-Length"] = length
+    return response

@@ -1,0 +1,53 @@
+"""Subscription changes that tell someone by e-mail."""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.urls import reverse
+
+from apis.models import Product
+from gateway.models import Subscription
+
+log = logging.getLogger(__name__)
+
+
+def subscribe(*, user, product: Product, name: str = "") -> Subscription:
+    """A new subscription: active at once, or submitted for an administrator's
+    approval when the product asks for it."""
+    subscription = Subscription.objects.create(
+        user=user, product=product, name=(name.strip() or f"{product.name} subscription")[:200]
+    )
+    if product.approval_required:
+        _mail(
+            settings.ADMIN_EMAIL,
+            f"[{settings.SITE_NAME}] Subscription to approve: {product.name}",
+            f"{user.email or user.get_username()} asks to subscribe to {product.name}.\n\n"
+            f"Approve or reject it in the admin: {settings.SITE_URL}"
+            f"{reverse('admin:gateway_subscription_change', args=[subscription.pk])}\n",
+        )
+    else:
+        subscription.activate()
+    return subscription
+
+
+def approve(subscription: Subscription) -> None:
+    subscription.activate()
+    _mail(
+        subscription.user.email,
+        f"[{settings.SITE_NAME}] Your subscription to {subscription.product.name} is active",
+        f"Your subscription \"{subscription.name}\" to {subscription.product.name} was approved.\n\n"
+        f"Your keys are on your profile: {settings.SITE_URL}{reverse('accounts-profile')}\n",
+    )
+
+
+def _mail(to: str, subject: str, body: str) -> None:
+    if not to:
+        return
+    try:
+        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [to])
+    except Exception:
+        # A mail server being down must not undo the subscription change.
+        log.exception("Could not send %r", subject)
