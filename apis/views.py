@@ -8,7 +8,8 @@ searches with just its results partial.
 from __future__ import annotations
 
 from django.core.paginator import Paginator
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
@@ -25,8 +26,15 @@ def _products(request: HttpRequest):
     return Product.objects.filter(published=True)
 
 
+def with_operation_count(apis):
+    # A correlated subquery rather than JOIN + GROUP BY: the database counts
+    # operations only for the rows it returns, not for the whole catalog.
+    count = Operation.objects.filter(api=OuterRef("pk")).order_by().values("api").annotate(n=Count("*")).values("n")
+    return apis.annotate(operation_count=Coalesce(Subquery(count, output_field=IntegerField()), Value(0)))
+
+
 def home(request: HttpRequest) -> HttpResponse:
-    apis = _apis(request).annotate(operation_count=Count("operations")).order_by("name")[:6]
+    apis = with_operation_count(_apis(request)).order_by("name")[:6]
     products = _products(request)[:3]
     return render(request, "apis/home.html", {"apis": apis, "products": products})
 
@@ -36,12 +44,9 @@ def api_list(request: HttpRequest) -> HttpResponse:
     product_slug = request.GET.get("product", "").strip()
     products = list(_products(request))
     # Ordered explicitly: Meta.ordering is not applied to aggregate queries.
-    apis = (
-        _apis(request)
-        .annotate(operation_count=Count("operations"))
-        .prefetch_related(Prefetch("products", queryset=_products(request)))
-        .order_by("name", "id")
-    )
+    apis = with_operation_count(_apis(request)).prefetch_related(
+        Prefetch("products", queryset=_products(request))
+    ).order_by("name", "id")
     if q:
         apis = apis.filter(Q(name__icontains=q) | Q(description__icontains=q) | Q(path__icontains=q))
     product = None
@@ -87,12 +92,22 @@ def operation_detail(request: HttpRequest, api_slug: str, operation_slug: str) -
     return render(request, "apis/operation_detail.html", ctx)
 
 
+PRODUCT_CARD_APIS = 8
+
+
 def product_list(request: HttpRequest) -> HttpResponse:
-    products = _products(request).prefetch_related(Prefetch("apis", queryset=_apis(request)))
+    # Each card names a few of its APIs (a sliced prefetch: one query for all
+    # cards) and counts the rest.
+    products = (
+        _products(request)
+        .annotate(api_count=Count("apis", filter=Q(apis__in=_apis(request))))
+        .prefetch_related(Prefetch("apis", queryset=_apis(request).order_by("name")[:PRODUCT_CARD_APIS], to_attr="some_apis"))
+        .order_by("order", "name")
+    )
     return render(request, "apis/product_list.html", {"products": products, "nav": "products"})
 
 
 def product_detail(request: HttpRequest, slug: str) -> HttpResponse:
     product = get_object_or_404(_products(request), slug=slug)
-    apis = _apis(request).filter(products=product).annotate(operation_count=Count("operations")).order_by("name")
+    apis = with_operation_count(_apis(request).filter(products=product)).order_by("name")
     return render(request, "apis/product_detail.html", {"product": product, "apis": apis, "nav": "products"})
