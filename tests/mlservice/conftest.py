@@ -10,3 +10,34 @@ def service(db):
     from mlservice.models import WebService
 
     return WebService.objects.create(name="Guide's Feature Hashing", bits=3, ngrams=2, target_column="Col2")
+
+
+@pytest.fixture(scope="session")
+def azurite(tmp_path_factory):
+    """A real Azurite blob service on a free port, in a temporary folder, for the session."""
+    import os
+
+    from mlservice import azurite as local
+
+    if not local.BINARY.exists():
+        message = "Azurite is not installed (node_modules/.bin/azurite-blob): run `npm ci`, as `make test` does."
+        if os.getenv("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    server = local.start(tmp_path_factory.mktemp("azurite"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def container(azurite):
+    """A fresh blob container; yields its ContainerClient."""
+    import uuid
+
+    from azure.storage.blob import BlobServiceClient
+
+    client = BlobServiceClient.from_connection_string(azurite.connection_string).create_container(
+        f"test{uuid.uuid4().hex[:12]}"
+    )
+    yield client
+    client.delete_container()
