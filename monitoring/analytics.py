@@ -1,0 +1,443 @@
+"""The figures behind the monitoring dashboard and the developer usage panel.
+
+Everything is aggregated in the database: GROUP BY on time buckets computed
+from the epoch (the same arithmetic on SQLite and PostgreSQL), with latency
+histograms summed alongside the counts (``monitoring.histogram``). Ranges
+longer than ``RAW_MAX`` read whole hours from ``CallRollup`` up to the rollup
+watermark and only the edges from raw records (``plan``), so a 7-day view over
+millions of calls touches a few thousand rows.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from django.contrib.auth import get_user_model
+from django.db.models import Count, F, Func, IntegerField, Q, QuerySet, Sum
+from django.utils import timezone
+
+from apis.models import Api, Operation, Product
+from gateway.models import Call, Subscription
+from monitoring import histogram
+from monitoring.models import BACKEND_BINS, TOTAL_BINS, CallRollup, RollupState
+
+# Ranges up to this long read raw records only, in buckets as small as a minute.
+RAW_MAX = timedelta(hours=3)
+MAX_RANGE = timedelta(days=92)
+BUCKET_SIZES = [60, 300, 900, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400]
+MAX_BUCKETS = 200
+LATEST = 50
+HOUR = timedelta(hours=1)
+
+OUTCOMES = [value for value, _ in Call.OUTCOMES]
+OUTCOME_LABELS = dict(Call.OUTCOMES)
+# Calls the gateway let through to the backend: the ones a quota counts.
+ADMITTED = [Call.SUCCESS, Call.BACKEND_ERROR]
+DIMENSIONS = ["api_id", "operation_id", "product_id", "subscription_id", "user_id", "outcome"]
+SUMS = ["calls", "total_ms", "backend_ms", "backend_calls", "bytes_in", "bytes_out"]
+
+
+# --- Time ------------------------------------------------------------------
+
+
+def bucket_size(start: datetime, end: datetime, *, hourly: bool) -> int:
+    """The smallest chart bucket, in seconds, that keeps the chart readable
+    (at most MAX_BUCKETS bars) and, when rollups are read, whole hours."""
+    span = (end - start).total_seconds()
+    for size in BUCKET_SIZES:
+        if hourly and size < 3600:
+            continue
+        if span / size <= MAX_BUCKETS:
+            return size
+    return BUCKET_SIZES[-1]
+
+
+def floor_to(moment: datetime, seconds: int) -> datetime:
+    epoch = math.floor(moment.timestamp() / seconds) * seconds
+    return datetime.fromtimestamp(epoch, UTC)
+
+
+def ceil_to(moment: datetime, seconds: int) -> datetime:
+    epoch = math.ceil(moment.timestamp() / seconds) * seconds
+    return datetime.fromtimestamp(epoch, UTC)
+
+
+def plan(start: datetime, end: datetime, watermark: datetime | None, *, hourly: bool) -> list[tuple[str, datetime, datetime]]:
+    """Which source answers which part of [start, end): ("rollup", a, b) for
+    whole hours already rolled up, ("raw", a, b) for the rest."""
+    if not hourly or watermark is None:
+        return [("raw", start, end)]
+    first = ceil_to(start, 3600)
+    last = min(floor_to(end, 3600), floor_to(watermark, 3600))
+    if first >= last:
+        return [("raw", start, end)]
+    parts = []
+    if start < first:
+        parts.append(("raw", start, first))
+    parts.append(("rollup", first, last))
+    if last < end:
+        parts.append(("raw", last, end))
+    return parts
+
+
+class EpochBucket(Func):
+    """Start of the fixed-size bucket a timestamp falls in, as Unix seconds:
+    buckets of any size (15 minutes, 6 hours), where Trunc only knows calendar
+    units, computed the same way on both databases."""
+
+    output_field = IntegerField()
+
+    def __init__(self, expression, seconds: int):
+        self.seconds = int(seconds)
+        super().__init__(expression)
+
+    def as_sqlite(self, compiler, connection, **extra):
+        sql, params = compiler.compile(self.source_expressions[0])
+        return f"((CAST(strftime('%%s', {sql}) AS INTEGER) / {self.seconds}) * {self.seconds})", params
+
+    def as_postgresql(self, compiler, connection, **extra):
+        sql, params = compiler.compile(self.source_expressions[0])
+        return f"(FLOOR(EXTRACT(EPOCH FROM {sql}) / {self.seconds}) * {self.seconds})::bigint", params
+
+    def as_sql(self, compiler, connection, **extra):  # other backends: not supported
+        raise NotImplementedError("EpochBucket supports SQLite and PostgreSQL")
+
+
+# --- Aggregation -------------------------------------------------------------
+
+
+# Aggregates are named with a prefix: an alias may not shadow a field name.
+P = "s_"
+
+
+def raw_aggregates() -> dict:
+    aggs = {
+        "calls": Count("id"),
+        "total_ms": Sum("total_ms"),
+        "backend_ms": Sum("backend_ms"),
+        "backend_calls": Count("backend_ms"),
+        "bytes_in": Sum("bytes_in"),
+        "bytes_out": Sum("bytes_out"),
+    }
+    for names, column in ((TOTAL_BINS, "total_ms"), (BACKEND_BINS, "backend_ms")):
+        for i, name in enumerate(names):
+            low, high = histogram.bounds(i)
+            condition = Q(**{f"{column}__gte": low}) if i else Q(**{f"{column}__isnull": False})
+            if i < len(histogram.EDGES):
+                condition &= Q(**{f"{column}__lt": high})
+            aggs[name] = Count("id", filter=condition)
+    return {P + name: agg for name, agg in aggs.items()}
+
+
+def rollup_aggregates() -> dict:
+    return {P + name: Sum(name) for name in SUMS + TOTAL_BINS + BACKEND_BINS}
+
+
+@dataclass
+class Stats:
+    calls: int = 0
+    success: int = 0
+    total_ms: float = 0.0
+    backend_ms: float = 0.0
+    backend_calls: int = 0
+    bytes_in: int = 0
+    bytes_out: int = 0
+    total_hist: list[int] = field(default_factory=histogram.empty)
+    backend_hist: list[int] = field(default_factory=histogram.empty)
+
+    def add_row(self, row: dict) -> None:
+        calls = row[P + "calls"] or 0
+        self.calls += calls
+        if row.get("outcome") == Call.SUCCESS:
+            self.success += calls
+        self.total_ms += row[P + "total_ms"] or 0
+        self.backend_ms += row[P + "backend_ms"] or 0
+        self.backend_calls += row[P + "backend_calls"] or 0
+        self.bytes_in += row[P + "bytes_in"] or 0
+        self.bytes_out += row[P + "bytes_out"] or 0
+        histogram.add(self.total_hist, [row[P + name] for name in TOTAL_BINS])
+        histogram.add(self.backend_hist, [row[P + name] for name in BACKEND_BINS])
+
+    @property
+    def errors(self) -> int:
+        return self.calls - self.success
+
+    @property
+    def success_rate(self) -> float | None:
+        return 100 * self.success / self.calls if self.calls else None
+
+    @property
+    def p50(self) -> float | None:
+        return histogram.percentile(self.total_hist, 50)
+
+    @property
+    def p95(self) -> float | None:
+        return histogram.percentile(self.total_hist, 95)
+
+    @property
+    def backend_p50(self) -> float | None:
+        return histogram.percentile(self.backend_hist, 50)
+
+    @property
+    def backend_p95(self) -> float | None:
+        return histogram.percentile(self.backend_hist, 95)
+
+
+@dataclass
+class Filters:
+    start: datetime
+    end: datetime
+    api_id: int | None = None
+    operation_id: int | None = None
+    product_id: int | None = None
+    subscription_id: int | None = None
+    user_id: int | None = None
+    outcome: str | None = None
+
+    def lookups(self) -> dict:
+        return {name: getattr(self, name) for name in DIMENSIONS if getattr(self, name) not in (None, "")}
+
+
+@dataclass
+class Row:
+    key: object
+    label: str
+    stats: Stats
+    detail: str = ""
+
+
+@dataclass
+class Report:
+    filters: Filters
+    bucket_seconds: int
+    buckets: list[datetime]
+    by_outcome: dict[str, list[int]]
+    latency: dict[str, list[float | None]]
+    bandwidth: dict[str, list[int]]
+    total: Stats
+    outcome_totals: dict[str, int]
+    by_api: list[Row]
+    by_operation: list[Row]
+    by_product: list[Row]
+    by_subscription: list[Row]
+    latest: list[Call]
+    sources: list[tuple[str, datetime, datetime]]
+
+
+def source_queryset(source: str, start: datetime, end: datetime, filters: Filters) -> tuple[QuerySet, str]:
+    if source == "raw":
+        qs = Call.objects.filter(created__gte=start, created__lt=end, **filters.lookups())
+        return qs.order_by(), "created"
+    qs = CallRollup.objects.filter(bucket__gte=start, bucket__lt=end, **filters.lookups())
+    return qs.order_by(), "bucket"
+
+
+def dashboard(filters: Filters) -> Report:
+    hourly = filters.end - filters.start > RAW_MAX
+    size = bucket_size(filters.start, filters.end, hourly=hourly)
+    sources = plan(filters.start, filters.end, RollupState.watermark(), hourly=hourly)
+
+    per_bucket: dict[int, dict[str, Stats]] = defaultdict(lambda: defaultdict(Stats))
+    per_combo: dict[tuple, Stats] = defaultdict(Stats)
+    for source, start, end in sources:
+        qs, time_field = source_queryset(source, start, end, filters)
+        aggs = raw_aggregates() if source == "raw" else rollup_aggregates()
+        for row in qs.annotate(t=EpochBucket(F(time_field), size)).values("t", "outcome").annotate(**aggs):
+            per_bucket[row["t"]][row["outcome"]].add_row(row)
+        for row in qs.values(*DIMENSIONS).annotate(**aggs):
+            per_combo[tuple(row[d] for d in DIMENSIONS)].add_row(row)
+
+    first = floor_to(filters.start, size)
+    buckets = []
+    moment = first
+    while moment < filters.end:
+        buckets.append(moment)
+        moment += timedelta(seconds=size)
+    keys = [int(b.timestamp()) for b in buckets]
+
+    by_outcome = {o: [per_bucket[k][o].calls if k in per_bucket else 0 for k in keys] for o in OUTCOMES}
+    merged = []
+    for k in keys:
+        stats = Stats()
+        for s in per_bucket.get(k, {}).values():
+            merge(stats, s)
+        merged.append(stats)
+    latency = {
+        "p50": [s.p50 for s in merged],
+        "p95": [s.p95 for s in merged],
+        "backend p50": [s.backend_p50 for s in merged],
+        "backend p95": [s.backend_p95 for s in merged],
+    }
+    bandwidth = {"in": [s.bytes_in for s in merged], "out": [s.bytes_out for s in merged]}
+
+    total = Stats()
+    outcome_totals = dict.fromkeys(OUTCOMES, 0)
+    groups: dict[str, dict] = {d: defaultdict(Stats) for d in ("api_id", "operation_id", "product_id", "subscription_id")}
+    for combo, stats in per_combo.items():
+        values = dict(zip(DIMENSIONS, combo, strict=True))
+        merge(total, stats)
+        outcome_totals[values["outcome"]] = outcome_totals.get(values["outcome"], 0) + stats.calls
+        for d in groups:
+            merge(groups[d][values[d]], stats)
+
+    return Report(
+        filters=filters,
+        bucket_seconds=size,
+        buckets=buckets,
+        by_outcome=by_outcome,
+        latency=latency,
+        bandwidth=bandwidth,
+        total=total,
+        outcome_totals=outcome_totals,
+        by_api=label_rows(groups["api_id"], Api, lambda a: (a.name, "")),
+        by_operation=label_rows(
+            groups["operation_id"], Operation, lambda o: (o.display_name, f"{o.api.name} · {o.method}"), related=["api"]
+        ),
+        by_product=label_rows(groups["product_id"], Product, lambda p: (p.name, "")),
+        by_subscription=label_rows(
+            groups["subscription_id"],
+            Subscription,
+            lambda s: (s.name, f"{s.user.get_username()} · {s.product.name}"),
+            related=["user", "product"],
+        ),
+        latest=latest_calls(filters),
+        sources=sources,
+    )
+
+
+def merge(into: Stats, other: Stats) -> Stats:
+    into.calls += other.calls
+    into.success += other.success
+    into.total_ms += other.total_ms
+    into.backend_ms += other.backend_ms
+    into.backend_calls += other.backend_calls
+    into.bytes_in += other.bytes_in
+    into.bytes_out += other.bytes_out
+    histogram.add(into.total_hist, other.total_hist)
+    histogram.add(into.backend_hist, other.backend_hist)
+    return into
+
+
+NONE_LABEL = "(none)"
+
+
+def label_rows(groups: dict, model, describe, related: list[str] | None = None) -> list[Row]:
+    ids = [k for k in groups if k is not None]
+    qs = model.objects.select_related(*related) if related else model.objects.all()
+    objects = qs.in_bulk(ids)
+    rows = []
+    for key, stats in groups.items():
+        if key is None:
+            label, detail = NONE_LABEL, ""
+        elif key in objects:
+            label, detail = describe(objects[key])
+        else:
+            label, detail = f"#{key} (deleted)", ""
+        rows.append(Row(key, label, stats, detail))
+    rows.sort(key=lambda r: (-r.stats.calls, r.label))
+    return rows
+
+
+def latest_calls(filters: Filters, limit: int = LATEST) -> list[Call]:
+    qs = Call.objects.filter(created__gte=filters.start, created__lt=filters.end, **filters.lookups())
+    return list(qs.select_related("api", "operation", "subscription", "user").order_by("-created", "-id")[:limit])
+
+
+# --- Developer usage -------------------------------------------------------------
+
+
+@dataclass
+class SubscriptionUsage:
+    subscription: Subscription
+    today: int
+    week: int
+    quota_limit: int | None
+    quota_used: int | None
+    quota_period: int | None
+    quota_resets: datetime | None
+    rate_limit: int | None
+    rate_period: int | None
+    rate_used: int | None
+    recent: list[Call]
+
+    @property
+    def quota_left(self) -> int | None:
+        if self.quota_limit is None or self.quota_used is None:
+            return None
+        return max(0, self.quota_limit - self.quota_used)
+
+    @property
+    def quota_percent(self) -> int:
+        if not self.quota_limit or self.quota_used is None:
+            return 0
+        return min(100, round(100 * self.quota_used / self.quota_limit))
+
+
+def quota_window(started: datetime, now: datetime, period: int) -> tuple[datetime, datetime]:
+    """The fixed quota window now falls in, counting from the subscription's start."""
+    index = max(0, math.floor((now - started).total_seconds() / period))
+    start = started + timedelta(seconds=index * period)
+    return start, start + timedelta(seconds=period)
+
+
+def usage_for(user, now: datetime | None = None, recent: int = 10) -> list[SubscriptionUsage]:
+    """Per subscription of this user only: one aggregate query and one query
+    for the latest calls, both on the (subscription, created) index."""
+    now = now or timezone.now()
+    local = timezone.localtime(now)
+    today = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    week = today - timedelta(days=today.weekday())
+    result = []
+    subscriptions = Subscription.objects.filter(user=user).select_related("product").order_by("created", "id")
+    for sub in subscriptions:
+        product = sub.product
+        since = week
+        counts = {
+            "today": Count("id", filter=Q(created__gte=today)),
+            "week": Count("id", filter=Q(created__gte=week)),
+        }
+        quota_limit = quota_used = quota_period = quota_resets = None
+        if product.has_quota:
+            quota_limit, quota_period = product.quota_calls, product.quota_period
+            window_start, quota_resets = quota_window(sub.started or sub.created, now, quota_period)
+            since = min(since, window_start)
+            counts["quota"] = Count("id", filter=Q(created__gte=window_start, outcome__in=ADMITTED))
+        rate_limit = rate_period = rate_used = None
+        if product.has_rate_limit:
+            rate_limit, rate_period = product.rate_limit_calls, product.rate_limit_period
+            rate_since = now - timedelta(seconds=rate_period)
+            since = min(since, rate_since)
+            counts["rate"] = Count("id", filter=Q(created__gt=rate_since, outcome__in=ADMITTED))
+        figures = Call.objects.filter(subscription=sub, created__gte=since, created__lte=now).aggregate(**counts)
+        if product.has_quota:
+            quota_used = figures["quota"]
+        if product.has_rate_limit:
+            rate_used = figures["rate"]
+        latest = list(
+            Call.objects.filter(subscription=sub).select_related("operation").order_by("-created", "-id")[:recent]
+        )
+        result.append(
+            SubscriptionUsage(
+                subscription=sub,
+                today=figures["today"],
+                week=figures["week"],
+                quota_limit=quota_limit,
+                quota_used=quota_used,
+                quota_period=quota_period,
+                quota_resets=quota_resets,
+                rate_limit=rate_limit,
+                rate_period=rate_period,
+                rate_used=rate_used,
+                recent=latest,
+            )
+        )
+    return result
+
+
+def developers() -> QuerySet:
+    return get_user_model().objects.filter(subscriptions__isnull=False).distinct().order_by("username")
+
+

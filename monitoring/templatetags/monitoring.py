@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+from django import template
+
+register = template.Library()
+
+
+@register.filter
+def get(mapping, key):
+    return mapping.get(key, 0) if mapping else 0
+
+
+@register.filter
+def ms(value) -> str:
+    if value is None or value == "":
+        return "—"
+    value = float(value)
+    if value >= 1000:
+        return f"{value / 1000:.2f} s"
+    return f"{value:.1f} ms" if value < 100 else f"{value:.0f} ms"
+
+
+@register.filter
+def pct(value) -> str:
+    return "—" if value is None else f"{value:.1f} %"
+
+
+@register.filter
+def bytes(value) -> str:  # noqa: A001 - a template filter name
+    value = int(value or 0)
+    for unit, size in (("GB", 10**9), ("MB", 10**6), ("kB", 10**3)):
+        if value >= size:
+            return f"{value / size:.1f} {unit}"
+    return f"{value} B"
+
+
+@register.filter
+def period(seconds) -> str:
+    seconds = int(seconds or 0)
+    for unit, size in (("week", 604800), ("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds % size == 0 and seconds >= size:
+            n = seconds // size
+            return unit if n == 1 else f"{n} {unit}s"
+    return f"{seconds} seconds"

@@ -1,0 +1,173 @@
+from __future__ import annotations
+
+import csv
+
+from django.apps import apps
+from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from gateway.models import Call
+from monitoring import analytics, charts
+from monitoring.forms import DashboardForm
+
+
+def _form(request: HttpRequest) -> DashboardForm:
+    # An empty query string is the default view, not a form with errors.
+    params = request.GET.copy()
+    params.pop("page", None)
+    return DashboardForm(params if params else {"range": "24h"})
+
+
+@require_GET
+@staff_member_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    form = _form(request)
+    context = {"form": form, "nav": "monitoring", "query": request.GET.urlencode(), "outcome_choices": Call.OUTCOMES}
+    if form.is_valid():
+        report = analytics.dashboard(form.filters())
+        context.update(report=report, charts=build_charts(report))
+    template = "monitoring/dashboard.html#body" if request.htmx else "monitoring/dashboard.html"
+    return render(request, template, context)
+
+
+def build_charts(report: analytics.Report) -> dict:
+    local = timezone.localtime
+    unit = bucket_name(report.bucket_seconds)
+    peak = max(report.bandwidth["in"] + report.bandwidth["out"], default=0)
+    byte_unit, byte_scale = charts.byte_unit(peak)
+    return {
+        "unit": unit,
+        "byte_unit": byte_unit,
+        "calls": charts.stacked_bars(
+            "Calls over time, by outcome",
+            f"calls per {unit}",
+            report.buckets,
+            report.bucket_seconds,
+            report.by_outcome,
+            analytics.OUTCOME_LABELS,
+            local=local,
+        ),
+        "latency": charts.lines(
+            "Response time over time (p50 and p95, total and backend)",
+            "response time (ms)",
+            report.buckets,
+            report.bucket_seconds,
+            report.latency,
+            local=local,
+        ),
+        "bandwidth": charts.lines(
+            "Bandwidth over time, in and out",
+            f"{byte_unit} per {unit}",
+            report.buckets,
+            report.bucket_seconds,
+            {"in (requests)": report.bandwidth["in"], "out (responses)": report.bandwidth["out"]},
+            scale=byte_scale,
+            local=local,
+        ),
+        "rows": [
+            {
+                "start": b,
+                "outcomes": [report.by_outcome[o][i] for o in analytics.OUTCOMES],
+                "total": sum(report.by_outcome[o][i] for o in analytics.OUTCOMES),
+                "latency": [report.latency[k][i] for k in report.latency],
+                "bytes_in": report.bandwidth["in"][i],
+                "bytes_out": report.bandwidth["out"][i],
+            }
+            for i, b in enumerate(report.buckets)
+        ],
+    }
+
+
+def bucket_name(seconds: int) -> str:
+    names = {60: "minute", 3600: "hour", 86400: "day"}
+    if seconds in names:
+        return names[seconds]
+    if seconds % 3600 == 0:
+        return f"{seconds // 3600} hours"
+    return f"{seconds // 60} minutes"
+
+
+@require_GET
+@staff_member_required
+def export_csv(request: HttpRequest) -> HttpResponse:
+    form = _form(request)
+    if not form.is_valid():
+        lines = [f"{name}: {' '.join(errors)}" for name, errors in form.errors.items()]
+        return HttpResponse("\n".join(lines), status=400, content_type="text/plain; charset=utf-8")
+    report = analytics.dashboard(form.filters())
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    stamp = timezone.localtime(report.filters.end).strftime("%Y%m%d-%H%M")
+    response["Content-Disposition"] = f'attachment; filename="portico-calls-{stamp}.csv"'
+    write_csv(response, report)
+    return response
+
+
+def _ms(value: float | None) -> str:
+    return "" if value is None else f"{value:.1f}"
+
+
+def write_csv(out, report: analytics.Report) -> None:
+    """Every table the page shows, one after the other, each with its own header."""
+    w = csv.writer(out)
+    local = timezone.localtime
+    w.writerow(["range", local(report.filters.start).isoformat(), local(report.filters.end).isoformat()])
+    w.writerow([])
+    w.writerow(["over time", "bucket start", *[analytics.OUTCOME_LABELS[o] for o in analytics.OUTCOMES], "calls",
+                "p50 ms", "p95 ms", "backend p50 ms", "backend p95 ms", "bytes in", "bytes out"])
+    for i, b in enumerate(report.buckets):
+        w.writerow(["over time", local(b).isoformat(), *[report.by_outcome[o][i] for o in analytics.OUTCOMES],
+                    sum(report.by_outcome[o][i] for o in analytics.OUTCOMES),
+                    *[_ms(report.latency[k][i]) for k in report.latency],
+                    report.bandwidth["in"][i], report.bandwidth["out"][i]])
+    for title, rows in (("by API", report.by_api), ("by operation", report.by_operation),
+                        ("by product", report.by_product), ("by subscription", report.by_subscription)):
+        w.writerow([])
+        w.writerow([title, "name", "detail", "calls", "success rate %", "errors", "p50 ms", "p95 ms", "bytes in", "bytes out"])
+        for row in rows:
+            s = row.stats
+            rate = "" if s.success_rate is None else f"{s.success_rate:.1f}"
+            w.writerow([title, row.label, row.detail, s.calls, rate, s.errors, _ms(s.p50), _ms(s.p95), s.bytes_in, s.bytes_out])
+    w.writerow([])
+    w.writerow(["latest calls", "id", "time", "request id", "method", "path", "status", "outcome", "api", "operation",
+                "subscription", "developer", "total ms", "backend ms", "bytes in", "bytes out"])
+    for c in report.latest:
+        w.writerow(["latest calls", c.pk, local(c.created).isoformat(), c.request_id, c.method, c.path, c.status,
+                    c.get_outcome_display(), c.api.name if c.api else "", c.operation.display_name if c.operation else "",
+                    c.subscription.name if c.subscription else "", c.user.get_username() if c.user else "",
+                    _ms(c.total_ms), _ms(c.backend_ms), c.bytes_in, c.bytes_out])
+
+
+def console_entry_url(call: Call) -> str | None:
+    """The console's history entry for this call, if the console app offers
+    one: it provides ``console.hooks.history_url(request_id) -> str | None``."""
+    if not call.request_id or not apps.is_installed("console"):
+        return None
+    try:
+        from console import hooks  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+    finder = getattr(hooks, "history_url", None)
+    try:
+        return finder(call.request_id) if finder else None
+    except Exception:  # a broken hook must not break the record page
+        return None
+
+
+@require_GET
+@staff_member_required
+def call_detail(request: HttpRequest, call_id: int) -> HttpResponse:
+    call = get_object_or_404(
+        Call.objects.select_related("api", "operation", "product", "subscription", "user"), pk=call_id
+    )
+    context = {"call": call, "nav": "monitoring", "console_url": console_entry_url(call), "back": request.GET.get("back", "")}
+    return render(request, "monitoring/call_detail.html", context)
+
+
+@require_GET
+@login_required
+def usage(request: HttpRequest) -> HttpResponse:
+    return render(request, "monitoring/partials/usage.html", {"usages": analytics.usage_for(request.user)})

@@ -1,0 +1,169 @@
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+
+from gateway.models import Call
+
+pytestmark = pytest.mark.django_db
+
+
+def kpis(html: str) -> dict[str, int]:
+    return {k: int(v) for k, v in re.findall(r'data-outcome="(\w+)">(\d+)<', html)}
+
+
+def test_it_counts_every_call_by_outcome(client, admin_user, burst):
+    client.force_login(admin_user)
+    html = client.get(reverse("monitoring-dashboard")).content.decode()
+    figures = kpis(html)
+    expected = {"total": 14, "success": 8, "unauthorized": 2, "throttled": 2, "quota": 0, "no_match": 1, "backend_error": 1}
+    assert {k: figures[k] for k in expected} == expected
+
+
+def get(client, **params):
+    return client.get(reverse("monitoring-dashboard"), params)
+
+
+def test_it_is_for_staff_only(client, alice, burst):
+    assert get(client).status_code == 302
+    client.force_login(alice)
+    response = get(client)
+    assert response.status_code == 302
+    assert "/admin/login/" in response["Location"]
+
+
+def test_it_tables_calls_by_subscription_and_developer(client, admin_user, burst):
+    client.force_login(admin_user)
+    response = get(client)
+    rows = {row.label: row.stats for row in response.context["report"].by_subscription}
+    assert rows["Alice's app"].calls == 8
+    assert rows["Alice's app"].errors == 3
+    assert rows["Alice's app"].success_rate == 62.5
+    assert rows["Bob's app"].calls == 3
+    assert rows["(none)"].calls == 3
+    html = response.content.decode()
+    assert "Alice&#x27;s app" in html and "alice · Starter" in html
+
+
+def test_it_tables_calls_by_api_operation_and_product(client, admin_user, burst):
+    client.force_login(admin_user)
+    report = get(client).context["report"]
+    assert [(r.label, r.stats.calls) for r in report.by_api] == [("AzureML Demo API", 14)]
+    assert [(r.label, r.stats.calls) for r in report.by_operation] == [("RRS Execute", 13), ("(none)", 1)]
+    assert [(r.label, r.stats.calls) for r in report.by_product] == [("Starter", 11), ("(none)", 3)]
+    assert report.total.bytes_in == 14 * 120 and report.total.bytes_out == 14 * 300
+
+
+def test_it_filters_by_subscription_developer_and_outcome(client, admin_user, alice, alice_sub, burst):
+    client.force_login(admin_user)
+    assert kpis(get(client, subscription=alice_sub.pk).content.decode())["total"] == 8
+    assert kpis(get(client, developer=alice.pk, outcome="throttled").content.decode())["total"] == 2
+    html = get(client, outcome="unauthorized").content.decode()
+    assert kpis(html)["total"] == 2 and kpis(html)["success"] == 0
+
+
+def test_it_leaves_out_calls_outside_the_range(client, admin_user, make_call, alice_sub):
+    make_call(alice_sub, ago=timedelta(minutes=30))
+    make_call(alice_sub, ago=timedelta(hours=3))
+    make_call(alice_sub, ago=timedelta(days=3))
+    client.force_login(admin_user)
+    assert kpis(get(client, range="1h").content.decode())["total"] == 1
+    assert kpis(get(client, range="24h").content.decode())["total"] == 2
+    assert kpis(get(client, range="7d").content.decode())["total"] == 3
+
+
+def test_it_shows_the_latest_calls_newest_first_with_links_to_their_record(client, admin_user, burst):
+    client.force_login(admin_user)
+    response = get(client)
+    latest = response.context["report"].latest
+    assert len(latest) == 14
+    assert latest[0].created >= latest[-1].created
+    assert reverse("monitoring-call", args=[latest[0].pk]) in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "params, field, message",
+    [
+        ({"api": "999"}, "api", "Select a valid choice"),
+        ({"subscription": "nope"}, "subscription", "Select a valid choice"),
+        ({"outcome": "exploded"}, "outcome", "Select a valid choice"),
+        ({"range": "forever"}, "range", "Select a valid choice"),
+        ({"range": "custom", "start": "2026-03-02T10:00", "end": "2026-03-01T10:00"}, "end", "The end must be after the start."),
+        ({"range": "custom", "start": "2025-01-01T00:00", "end": "2026-01-01T00:00"}, "end", "at most 92 days"),
+        ({"range": "custom"}, "start", "Give the start of the custom range."),
+        ({"range": "custom", "start": "yesterday"}, "start", "Enter a valid date/time."),
+    ],
+)
+def test_it_explains_bad_input_on_the_field(client, admin_user, burst, params, field, message):
+    client.force_login(admin_user)
+    response = get(client, **params)
+    assert response.status_code == 200
+    assert message in " ".join(response.context["form"].errors[field])
+    html = response.content.decode()
+    assert f'id="id_{field}-errors"' in html
+    assert "report" not in response.context
+
+
+def test_it_refuses_an_operation_of_another_api(client, admin_user, demo_api):
+    from apis.models import Api
+
+    other = Api.objects.create(name="Other", path="other", service_url="http://example.com")
+    operation = demo_api.operations.first()
+    client.force_login(admin_user)
+    response = get(client, api=other.pk, operation=operation.pk)
+    assert "is not part of Other" in response.context["form"].errors["operation"][0]
+
+
+def test_it_swaps_only_the_results_for_htmx(client, admin_user, burst):
+    client.force_login(admin_user)
+    response = client.get(reverse("monitoring-dashboard"), {"range": "1h"}, headers={"HX-Request": "true"})
+    html = response.content.decode()
+    assert html.lstrip().startswith('<div id="monitoring"')
+    assert "<html" not in html
+    assert kpis(html)["total"] == 14
+
+
+def test_it_draws_charts_with_axes_units_legends_and_tables(client, admin_user, burst):
+    client.force_login(admin_user)
+    html = get(client, range="1h").content.decode()
+    assert html.count("<svg") == 3
+    for text in ("calls per minute", "response time (ms)", "B per minute", "Success", "Throttled", "backend p95", "out (responses)"):
+        assert text in html
+    assert "Calls over time as a table" in html
+
+
+def test_it_exports_what_is_shown_as_csv(client, admin_user, burst):
+    client.force_login(admin_user)
+    response = client.get(reverse("monitoring-export"), {"range": "24h", "developer": burst[0].user_id})
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    text = response.content.decode()
+    assert text.count("\nlatest calls,") == 9  # a header and alice's 8 calls
+    assert "by subscription,Alice's app,alice · Starter,8,62.5,3," in text
+
+
+def test_it_refuses_a_csv_of_bad_input(client, admin_user):
+    client.force_login(admin_user)
+    response = client.get(reverse("monitoring-export"), {"api": "x"})
+    assert response.status_code == 400
+    assert "Select a valid choice" in response.content.decode()
+
+
+def test_it_shows_a_call_record(client, admin_user, burst):
+    client.force_login(admin_user)
+    call = burst[-4]
+    html = client.get(reverse("monitoring-call", args=[call.pk])).content.decode()
+    assert call.request_id in html and "Bob&#x27;s app" in html and "30.0 ms" in html
+    assert client.get(reverse("monitoring-call", args=[10**9])).status_code == 404
+
+
+def test_it_is_linked_from_the_header_and_the_admin(client, admin_user):
+    client.force_login(admin_user)
+    html = get(client).content.decode()
+    assert f'href="{reverse("monitoring-dashboard")}" aria-current="page">Monitoring<' in html
+    assert "Monitoring dashboard" in client.get(reverse("admin:index")).content.decode()
+    response = client.get(reverse("admin:monitoring_dashboard_changelist"))
+    assert response.status_code == 302 and response["Location"] == reverse("monitoring-dashboard")
