@@ -22,6 +22,12 @@ $(VENV)/.installed-test: requirements.txt requirements-test.txt $(VENV)/.install
 	touch $@
 
 install: $(VENV)/.installed
+
+# Azurite (the local blob storage of BES jobs), pinned in package-lock.json.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
 install-test: $(VENV)/.installed-test
 
 # Debian's Chromium for the browser tests (Playwright's own download does not
@@ -40,11 +46,11 @@ setup: install
 	$(BIN)/python manage.py load_demo
 	$(BIN)/python manage.py ensure_admin
 
-run: setup
+run: setup node_modules/.installed
 	@echo "Portico at $(SITE_URL)/  (admin: $(SITE_URL)/admin/)"
 	$(BIN)/honcho start -f Procfile
 
-test: install-test browser
+test: install-test browser node_modules/.installed
 	CACHE_KEY_PREFIX=portico-test-$$$$ $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: install-test
