@@ -37,6 +37,7 @@ class Recorder:
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
         self._write_lock = threading.Lock()
+        self._stopping = threading.Event()
 
     def record(self, call: Call) -> None:
         if not getattr(settings, "GATEWAY_RECORD_ASYNC", True):
@@ -83,15 +84,23 @@ class Recorder:
                 break
         return batch
 
+    def stop(self) -> None:
+        """Flush, and end the writer thread (tests; process exit)."""
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self.flush()
+
     def _run(self) -> None:
-        while True:
+        while not self._stopping.is_set():
             batch = self._take(block=True)
-            if batch:
-                try:
-                    self._write(batch)
-                except Exception:  # the thread must survive a database outage
-                    log.exception("Could not write %d call records", len(batch))
-            close_old_connections()
+            if not batch:
+                continue
+            try:
+                self._write(batch)
+                close_old_connections()
+            except Exception:  # the thread must survive a database outage
+                log.exception("Could not write %d call records", len(batch))
 
     def _write(self, batch: list[Call]) -> None:
         # One writer at a time per process keeps SQLite's write lock short.

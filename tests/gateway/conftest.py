@@ -88,6 +88,8 @@ def _sync_records(settings):
     # Records are written in the request thread, so a test sees them at once;
     # test_records.py covers the background writer.
     settings.GATEWAY_RECORD_ASYNC = False
+    # Users are made in every test; the production hasher is slow on purpose.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     routing.catalog.clear()
     yield
     routing.catalog.clear()

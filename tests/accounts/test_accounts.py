@@ -1,0 +1,65 @@
+"""Signing up, logging in and out, resetting a password, the profile page."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core import mail
+
+pytestmark = pytest.mark.django_db
+
+PASSWORD = "a long and unusual passphrase"
+
+
+def test_it_signs_up_with_an_email_and_a_password_and_logs_in(client):
+    response = client.post("/accounts/signup/", {"email": "Dev@Example.com", "password": PASSWORD})
+    assert response.status_code == 302
+    user = get_user_model().objects.get()
+    assert user.email == "dev@example.com" and user.username == "dev@example.com"
+    assert client.get("/accounts/profile/").status_code == 200
+
+
+def test_it_refuses_a_taken_email_and_a_weak_password(client, alice):
+    page = client.post("/accounts/signup/", {"email": "ALICE@example.com", "password": PASSWORD}).content.decode()
+    assert "already exists" in page
+    page = client.post("/accounts/signup/", {"email": "new@example.com", "password": "123"}).content.decode()
+    assert "too short" in page
+    assert get_user_model().objects.count() == 1
+
+
+def test_it_logs_in_with_the_email_address(client, alice):
+    response = client.post("/accounts/login/", {"username": "Alice@example.com", "password": "alice's long password"})
+    assert response.status_code == 302 and response["Location"] == "/accounts/profile/"
+
+
+def test_it_says_so_when_the_password_is_wrong(client, alice):
+    page = client.post("/accounts/login/", {"username": "alice@example.com", "password": "nope"}).content.decode()
+    assert "correct" in page and "errorlist" in page
+
+
+def test_it_logs_out_with_a_post(client, alice):
+    client.force_login(alice)
+    assert client.post("/accounts/logout/").status_code == 302
+    assert client.get("/accounts/profile/").status_code == 302
+
+
+def test_the_profile_needs_a_login(client):
+    response = client.get("/accounts/profile/")
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/?next=")
+
+
+def test_it_resets_a_forgotten_password_by_email(client, alice):
+    client.post("/accounts/password-reset/", {"email": "alice@example.com"})
+    assert len(mail.outbox) == 1
+    link = re.search(r"http://testserver(/accounts/password-reset/\S+/)", mail.outbox[0].body).group(1)
+    form_url = client.get(link, follow=True).redirect_chain[-1][0]
+    response = client.post(form_url, {"new_password1": PASSWORD, "new_password2": PASSWORD})
+    assert response.status_code == 302 and response["Location"] == "/accounts/password-reset/complete/"
+    assert client.login(username="alice", password=PASSWORD)
+
+
+def test_a_reset_for_an_unknown_address_sends_nothing_and_reveals_nothing(client):
+    response = client.post("/accounts/password-reset/", {"email": "nobody@example.com"})
+    assert response.status_code == 302 and not mail.outbox
