@@ -119,3 +119,9 @@ def echo_api(db):
     for mode in MODES:
         ops[mode] = Operation.objects.create(api=api, method="GET", url_template=f"/{mode}", display_name=mode.title())
     return ops
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    # The named users are created for every test; the real hasher is slow on purpose.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
