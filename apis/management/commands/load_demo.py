@@ -10,6 +10,14 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="Print the demo web service's ids and key as JSON.")
 
     def handle(self, *args, **options):
+        import json
+
+        from mlservice import demo as ml_demo
+
         api = demo.load()
-        if not options["json"]:
-            self.stdout.write(f"Loaded {api.name}: {api.operations.count()} operations, backend {api.service_url}")
+        service = ml_demo.load(api)
+        if options["json"]:
+            self.stdout.write(json.dumps(ml_demo.summary(service)))
+            return
+        self.stdout.write(f"Loaded {api.name}: {api.operations.count()} operations, backend {api.service_url}")
+        self.stdout.write(ml_demo.describe(service))

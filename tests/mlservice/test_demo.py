@@ -1,0 +1,57 @@
+"""load_demo creates the guide's web service and wires the demo API to it."""
+
+from __future__ import annotations
+
+import io
+import json
+
+from django.core.management import call_command
+
+from mlservice.models import WebService
+
+
+def load(*args) -> str:
+    out = io.StringIO()
+    call_command("load_demo", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_load_demo_prints_the_services_ids_and_key(db):
+    text = load()
+    service = WebService.objects.get()
+    assert (service.bits, service.ngrams, service.target_column) == (3, 2, "Col2")
+    for value in (service.workspace_id, service.service_id, service.primary_key):
+        assert value in text
+
+
+def test_load_demo_json_is_one_object_and_idempotent(db, settings):
+    first = json.loads(load("--json"))
+    second = json.loads(load("--json"))
+    assert first == second
+    assert WebService.objects.count() == 1
+    service = WebService.objects.get()
+    assert first["workspace_id"] == service.workspace_id
+    assert first["service_id"] == service.service_id
+    assert first["api_key"] == service.primary_key
+
+
+def test_load_demo_points_the_demo_api_at_the_service_and_prefills_its_ids(db, settings):
+    from apis.models import Api, Parameter
+
+    summary = json.loads(load("--json"))
+    api = Api.objects.get(path="azureml-demo")
+    assert api.service_url == settings.MLSERVICE_URL
+    execute = api.operations.get(display_name="RRS Execute")
+    defaults = {p.name: p.default_value for p in execute.parameters.filter(location=Parameter.TEMPLATE)}
+    assert defaults == {"workspace": summary["workspace_id"], "service": summary["service_id"]}
+
+
+def test_the_demo_service_answers_the_guides_request(client, db):
+    summary = json.loads(load("--json"))
+    response = client.post(
+        f"/ml/workspaces/{summary['workspace_id']}/services/{summary['service_id']}/execute?api-version=2.0&details=true",
+        {"Inputs": {"input1": {"ColumnNames": ["Col2"], "Values": [["This is a good day"]]}}, "GlobalParameters": {}},
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {summary['api_key']}"},
+    )
+    assert response.json()["Results"]["output1"]["value"]["Values"][0][1:] == ["1", "1", "2", "2", "0", "2", "0", "1"]
