@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, F, Func, IntegerField, Q, QuerySet, Sum
+from django.db.models import Count, F, Func, IntegerField, Max, Min, Q, QuerySet, Sum
 from django.utils import timezone
 
 from apis.models import Api, Operation, Product
@@ -38,6 +38,7 @@ OUTCOME_LABELS = dict(Call.OUTCOMES)
 ADMITTED = [Call.SUCCESS, Call.BACKEND_ERROR]
 DIMENSIONS = ["api_id", "operation_id", "product_id", "subscription_id", "user_id", "outcome"]
 SUMS = ["calls", "total_ms", "backend_ms", "backend_calls", "bytes_in", "bytes_out"]
+EXTREMES = ["total_min", "total_max", "backend_min", "backend_max"]
 
 
 # --- Time ------------------------------------------------------------------
@@ -121,6 +122,10 @@ def raw_aggregates() -> dict:
         "backend_calls": Count("backend_ms"),
         "bytes_in": Sum("bytes_in"),
         "bytes_out": Sum("bytes_out"),
+        "total_min": Min("total_ms"),
+        "total_max": Max("total_ms"),
+        "backend_min": Min("backend_ms"),
+        "backend_max": Max("backend_ms"),
     }
     for names, column in ((TOTAL_BINS, "total_ms"), (BACKEND_BINS, "backend_ms")):
         for i, name in enumerate(names):
@@ -133,7 +138,10 @@ def raw_aggregates() -> dict:
 
 
 def rollup_aggregates() -> dict:
-    return {P + name: Sum(name) for name in SUMS + TOTAL_BINS + BACKEND_BINS}
+    aggs = {P + name: Sum(name) for name in SUMS + TOTAL_BINS + BACKEND_BINS}
+    for name in EXTREMES:
+        aggs[P + name] = (Min if name.endswith("min") else Max)(name)
+    return aggs
 
 
 @dataclass
@@ -147,6 +155,18 @@ class Stats:
     bytes_out: int = 0
     total_hist: list[int] = field(default_factory=histogram.empty)
     backend_hist: list[int] = field(default_factory=histogram.empty)
+    total_min: float | None = None
+    total_max: float | None = None
+    backend_min: float | None = None
+    backend_max: float | None = None
+
+    def widen(self, **extremes: float | None) -> None:
+        for name, value in extremes.items():
+            if value is None:
+                continue
+            current = getattr(self, name)
+            pick = min if name.endswith("min") else max
+            setattr(self, name, value if current is None else pick(current, value))
 
     def add_row(self, row: dict) -> None:
         calls = row[P + "calls"] or 0
@@ -160,6 +180,7 @@ class Stats:
         self.bytes_out += row[P + "bytes_out"] or 0
         histogram.add(self.total_hist, [row[P + name] for name in TOTAL_BINS])
         histogram.add(self.backend_hist, [row[P + name] for name in BACKEND_BINS])
+        self.widen(**{name: row[P + name] for name in EXTREMES})
 
     @property
     def errors(self) -> int:
@@ -171,19 +192,19 @@ class Stats:
 
     @property
     def p50(self) -> float | None:
-        return histogram.percentile(self.total_hist, 50)
+        return histogram.percentile(self.total_hist, 50, self.total_min, self.total_max)
 
     @property
     def p95(self) -> float | None:
-        return histogram.percentile(self.total_hist, 95)
+        return histogram.percentile(self.total_hist, 95, self.total_min, self.total_max)
 
     @property
     def backend_p50(self) -> float | None:
-        return histogram.percentile(self.backend_hist, 50)
+        return histogram.percentile(self.backend_hist, 50, self.backend_min, self.backend_max)
 
     @property
     def backend_p95(self) -> float | None:
-        return histogram.percentile(self.backend_hist, 95)
+        return histogram.percentile(self.backend_hist, 95, self.backend_min, self.backend_max)
 
 
 @dataclass
@@ -318,6 +339,7 @@ def merge(into: Stats, other: Stats) -> Stats:
     into.bytes_out += other.bytes_out
     histogram.add(into.total_hist, other.total_hist)
     histogram.add(into.backend_hist, other.backend_hist)
+    into.widen(**{name: getattr(other, name) for name in EXTREMES})
     return into
 
 

@@ -47,8 +47,20 @@ def add(into: list[int], other: Sequence[int]) -> list[int]:
     return into
 
 
-def percentile(counts: Sequence[int], q: float) -> float | None:
-    """The q-th percentile (0..100) of the latencies counted, None if none."""
+def percentile(counts: Sequence[int], q: float, lowest: float | None = None, highest: float | None = None) -> float | None:
+    """The q-th percentile (0..100) of the latencies counted, None if none,
+    kept within the lowest and highest latency seen when they are known."""
+    estimate = _percentile(counts, q)
+    if estimate is None:
+        return None
+    if lowest is not None:
+        estimate = max(estimate, lowest)
+    if highest is not None:
+        estimate = min(estimate, highest)
+    return estimate
+
+
+def _percentile(counts: Sequence[int], q: float) -> float | None:
     total = sum(counts)
     if total == 0:
         return None

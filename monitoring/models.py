@@ -36,6 +36,12 @@ class CallRollup(models.Model):
     backend_calls = models.BigIntegerField(default=0)
     bytes_in = models.BigIntegerField(default=0)
     bytes_out = models.BigIntegerField(default=0)
+    # The extremes bound the histogram's estimate: a percentile of a few
+    # calls of the same latency is then that latency, not a bin's midpoint.
+    total_min = models.FloatField(null=True)
+    total_max = models.FloatField(null=True)
+    backend_min = models.FloatField(null=True)
+    backend_max = models.FloatField(null=True)
     for _name in TOTAL_BINS + BACKEND_BINS:
         locals()[_name] = models.IntegerField(default=0)
     del _name

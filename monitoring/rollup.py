@@ -25,6 +25,7 @@ from monitoring.models import BACKEND_BINS, TOTAL_BINS, CallRollup, RollupState
 DEFAULT_LAG = timedelta(minutes=5)
 CHUNK = timedelta(days=1)
 FIELDS = ["calls", "total_ms", "backend_ms", "backend_calls", "bytes_in", "bytes_out", *TOTAL_BINS, *BACKEND_BINS]
+EXTREMES = ["total_min", "total_max", "backend_min", "backend_max"]
 
 
 @dataclass
@@ -62,6 +63,7 @@ def roll_up(now: datetime | None = None, lag: timedelta = DEFAULT_LAG, rebuild: 
                     bucket=datetime.fromtimestamp(row["t"], UTC),
                     **{d: row[d] for d in DIMENSIONS},
                     **{name: row[P + name] or 0 for name in FIELDS},
+                    **{name: row[P + name] for name in EXTREMES},
                 )
                 for row in rows.iterator(chunk_size=5000)
             ]
