@@ -50,19 +50,25 @@ class BuiltRequest:
     # Field name -> message. Field names: p_<param>, q_<index>, h_<index>, body.
     errors: dict[str, str] = field(default_factory=dict)
     json_warning: str = ""
+    # The URL with {placeholders} where a path parameter is still missing, for the preview.
+    preview_url: str = ""
 
     @property
     def ok(self) -> bool:
         return not self.errors
 
     @property
+    def shown_url(self) -> str:
+        return self.url or self.preview_url
+
+    @property
     def path(self) -> str:
-        parts = urlsplit(self.url)
+        parts = urlsplit(self.shown_url)
         return parts.path + ("?" + parts.query if parts.query else "")
 
     @property
     def host(self) -> str:
-        return urlsplit(self.url).netloc
+        return urlsplit(self.shown_url).netloc
 
 
 def is_secret_header(name: str) -> bool:
@@ -72,8 +78,8 @@ def is_secret_header(name: str) -> bool:
 def mask(value: str) -> str:
     """A secret with only its scheme word and last four characters left, e.g. 'Bearer ••••••••c0de'."""
     scheme, sep, rest = value.partition(" ")
-    if sep and rest and scheme.isalpha():
-        return f"{scheme} {mask(rest)}"
+    if sep and scheme.isalpha():
+        return f"{scheme} {mask(rest)}" if rest.strip() else value
     if len(value) <= 8:
         return MASK if value else ""
     return MASK + value[-4:]
@@ -158,11 +164,15 @@ def build(
     if len(data.body) > MAX_BODY:
         errors["body"] = f"The body is too large for the console: at most {MAX_BODY} characters."
 
-    url = ""
+    url = preview = ""
     try:
         url = base_url + template.expand(values, extra)
     except urltemplate.ExpansionError as e:
         errors.setdefault(f"p_{e.name}", str(e))
+        missing = {name: f"PORTICOMISSING{i}" for i, name in enumerate(template.path_params) if not values.get(name)}
+        preview = base_url + template.expand(values | missing, extra)
+        for name, marker in missing.items():
+            preview = preview.replace(marker, "{" + name + "}")
     if url and len(url) > MAX_URL_LENGTH:
         errors.setdefault("url", f"The URL is too long: {len(url)} characters, at most {MAX_URL_LENGTH}.")
     if url and not stays_under(url, base_url):  # pragma: no cover - expand() already guarantees it
@@ -171,7 +181,15 @@ def build(
 
     content_type = next((v for n, v in headers if n.lower() == "content-type"), "")
     warning = json_problem(data.body) if data.body.strip() and is_json_type(content_type) else ""
-    return BuiltRequest(method=method, url=url, headers=headers, body=data.body, errors=errors, json_warning=warning)
+    return BuiltRequest(
+        method=method,
+        url=url,
+        headers=headers,
+        body=data.body,
+        errors=errors,
+        json_warning=warning,
+        preview_url=url or preview,
+    )
 
 
 def stays_under(url: str, base_url: str) -> bool:
@@ -204,7 +222,7 @@ def curl(request: BuiltRequest, reveal: bool = False) -> str:
     parts = ["curl"]
     if request.method != "GET" or request.body:
         parts += ["-X", request.method]
-    parts.append(shlex.quote(request.url))
+    parts.append(shlex.quote(request.shown_url))
     for n, v in shown_headers(request, reveal):
         parts += ["-H", shlex.quote(f"{n}: {v}")]
     if request.body:
@@ -231,7 +249,7 @@ def _pair_flags(parts: list[str]) -> list[str]:
 def python(request: BuiltRequest, reveal: bool = False) -> str:
     headers = dict(shown_headers(request, reveal))
     lines = ["import requests", ""]
-    lines.append(f"url = {request.url!r}")
+    lines.append(f"url = {request.shown_url!r}")
     lines.append("headers = {")
     lines += [f"    {n!r}: {v!r}," for n, v in headers.items()]
     lines.append("}")

@@ -104,7 +104,7 @@ def console_context(
 
 def preview_context(built: build.BuiltRequest, reveal: bool) -> dict:
     return {
-        "url": built.url,
+        "url": built.shown_url,
         "raw": build.raw_http(built, reveal),
         "curl": build.curl(built, reveal),
         "python": build.python(built, reveal),
@@ -175,9 +175,11 @@ def console_preview(request: HttpRequest, operation_id: int) -> HttpResponse:
     state = forms.from_post(operation, request.POST)
     SavedValues.store(request.user, operation.api, state.to_saved())
     built = forms.build_request(operation, state, request.user)
-    return render_partial(
-        request, "preview", {"preview": preview_context(built, state.reveal), "built": built, "operation": operation}
-    )
+    context = {"preview": preview_context(built, state.reveal), "built": built, "operation": operation}
+    html = render_to_string(f"{TEMPLATE}#preview", context, request)
+    # The JSON check sits next to the body, outside the preview: swapped out of band.
+    html += render_to_string(f"{TEMPLATE}#json-warning", context | {"oob": True}, request)
+    return HttpResponse(html)
 
 
 @require_POST
