@@ -41,3 +41,14 @@ def container(azurite):
     )
     yield client
     client.delete_container()
+
+
+@pytest.fixture
+def staff(django_user_model):
+    """A staff member; no password, so no slow hashing (tests log in with force_login)."""
+    return django_user_model.objects.create(username="operator", is_staff=True)
+
+
+@pytest.fixture
+def developer(django_user_model):
+    return django_user_model.objects.create(username="dev")
