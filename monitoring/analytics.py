@@ -313,16 +313,21 @@ def dashboard(filters: Filters) -> Report:
         bandwidth=bandwidth,
         total=total,
         outcome_totals=outcome_totals,
-        by_api=label_rows(groups["api_id"], Api, lambda a: (a.name, "")),
+        by_api=label_rows(groups["api_id"], Api, lambda a: (a.name, ""), none="No API matched"),
         by_operation=label_rows(
-            groups["operation_id"], Operation, lambda o: (o.display_name, f"{o.api.name} · {o.method}"), related=["api"]
+            groups["operation_id"],
+            Operation,
+            lambda o: (o.display_name, f"{o.api.name} · {o.method}"),
+            related=["api"],
+            none="No operation matched",
         ),
-        by_product=label_rows(groups["product_id"], Product, lambda p: (p.name, "")),
+        by_product=label_rows(groups["product_id"], Product, lambda p: (p.name, ""), none="No product (no valid key)"),
         by_subscription=label_rows(
             groups["subscription_id"],
             Subscription,
             lambda s: (s.name, f"{s.user.get_username()} · {s.product.name}"),
             related=["user", "product"],
+            none="No subscription (no valid key)",
         ),
         latest=latest_calls(filters),
         sources=sources,
@@ -343,17 +348,14 @@ def merge(into: Stats, other: Stats) -> Stats:
     return into
 
 
-NONE_LABEL = "(none)"
-
-
-def label_rows(groups: dict, model, describe, related: list[str] | None = None) -> list[Row]:
+def label_rows(groups: dict, model, describe, related: list[str] | None = None, none: str = "(none)") -> list[Row]:
     ids = [k for k in groups if k is not None]
     qs = model.objects.select_related(*related) if related else model.objects.all()
     objects = qs.in_bulk(ids)
     rows = []
     for key, stats in groups.items():
         if key is None:
-            label, detail = NONE_LABEL, ""
+            label, detail = none, ""
         elif key in objects:
             label, detail = describe(objects[key])
         else:

@@ -43,7 +43,7 @@ def test_it_tables_calls_by_subscription_and_developer(client, admin_user, burst
     assert rows["Alice's app"].errors == 3
     assert rows["Alice's app"].success_rate == 62.5
     assert rows["Bob's app"].calls == 3
-    assert rows["(none)"].calls == 3
+    assert rows["No subscription (no valid key)"].calls == 3
     html = response.content.decode()
     assert "Alice&#x27;s app" in html and "alice · Starter" in html
 
@@ -52,8 +52,8 @@ def test_it_tables_calls_by_api_operation_and_product(client, admin_user, burst)
     client.force_login(admin_user)
     report = get(client).context["report"]
     assert [(r.label, r.stats.calls) for r in report.by_api] == [("AzureML Demo API", 14)]
-    assert [(r.label, r.stats.calls) for r in report.by_operation] == [("RRS Execute", 13), ("(none)", 1)]
-    assert [(r.label, r.stats.calls) for r in report.by_product] == [("Starter", 11), ("(none)", 3)]
+    assert [(r.label, r.stats.calls) for r in report.by_operation] == [("RRS Execute", 13), ("No operation matched", 1)]
+    assert [(r.label, r.stats.calls) for r in report.by_product] == [("Starter", 11), ("No product (no valid key)", 3)]
     assert report.total.bytes_in == 14 * 120 and report.total.bytes_out == 14 * 300
 
 
