@@ -120,30 +120,34 @@ class FeatureHasher:
         # stream of unique tokens cannot grow it without limit.
         self._memo: dict[bytes, int] = {}
 
+    def _hash(self, token: bytes, control: bool) -> int:
+        if control or token.isdigit():
+            h = hash_token(token) & self.mask
+        else:
+            h = murmur3_32(token) & self.mask
+        if len(self._memo) < 200_000:
+            self._memo[token] = h
+        return h
+
     def indices(self, text: str) -> list[int]:
         """The masked bucket index of every n-gram of ``text``, in VW's order."""
         data = text.encode("utf-8")
         tokens = data.split()
         if not tokens:
             return []
-        mask, memo = self.mask, self._memo
-        control = _HAS_CONTROL(data) is not None
-        hashes = []
-        for token in tokens:
-            h = memo.get(token)
-            if h is None:
-                if control or token.isdigit():
-                    h = hash_token(token) & mask
-                else:
-                    h = murmur3_32(token) & mask
-                if len(memo) < 200_000:
-                    memo[token] = h
-            hashes.append(h)
+        mask = self.mask
+        get = self._memo.get
+        hashes = [get(token) for token in tokens]
+        if None in hashes:
+            control = _HAS_CONTROL(data) is not None
+            hashes = [self._hash(t, control) if h is None else h for t, h in zip(tokens, hashes, strict=True)]
         out = list(hashes)
         n = len(hashes)
         if self.ngrams >= 2 and n >= 2:
             c = QUADRATIC_CONSTANT
-            for gram in range(2, min(self.ngrams, n) + 1):
+            # Bigrams, the common case, in one comprehension.
+            out += [(a * c + b) & mask for a, b in zip(hashes, hashes[1:])]
+            for gram in range(3, min(self.ngrams, n) + 1):
                 for i in range(n - gram + 1):
                     index = hashes[i]
                     for j in range(i + 1, i + gram):
@@ -152,8 +156,12 @@ class FeatureHasher:
         return out
 
     def counts(self, text: str) -> list[int]:
+        indices = self.indices(text)
+        if self.size <= 16:
+            # A few C-level passes beat a Python loop over every n-gram.
+            return list(map(indices.count, range(self.size)))
         buckets = [0] * self.size
-        for index in self.indices(text):
+        for index in indices:
             buckets[index] += 1
         return buckets
 
