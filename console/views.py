@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import time
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.db import DatabaseError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
@@ -16,6 +18,8 @@ from apis.models import Api, Operation, Parameter
 from console import build, forms, render as show
 from console.models import SavedValues, Send
 from console.send import send as send_request
+
+log = logging.getLogger(__name__)
 
 TEMPLATE = "console/console.html"
 REQUEST_ID_HEADERS = ("X-Portico-Request-Id", "X-Request-Id", "Request-Id")
@@ -216,9 +220,14 @@ def console_send(request: HttpRequest, operation_id: int) -> HttpResponse:
         complete=result.complete,
         request_id=next((result.header(h) for h in REQUEST_ID_HEADERS if result.header(h)), "")[:64],
     )
-    sent.save()
-    sent.prune_history()
-    SavedValues.store(request.user, operation.api, state.to_saved())
+    try:
+        sent.save()
+        sent.prune_history()
+        SavedValues.store(request.user, operation.api, state.to_saved())
+    except DatabaseError:
+        # The call went through; losing its history entry must not hide the answer.
+        log.exception("console: could not keep send of %s", built.url)
+        sent.pk = None
     response = answer(request, operation, state, sent=sent)
     # The console's own time, without the gateway's: what the benchmark reads.
     overhead = (time.perf_counter() - received) * 1000 - result.elapsed_ms

@@ -4,7 +4,9 @@
   if (window.porticoConsole) return;
   window.porticoConsole = true;
   function start(root) {
-    root.querySelectorAll("[data-retry-after]:not([data-ticking])").forEach(function (box) {
+    var boxes = Array.prototype.slice.call(root.querySelectorAll("[data-retry-after]:not([data-ticking])"));
+    if (root.matches && root.matches("[data-retry-after]:not([data-ticking])")) boxes.push(root);
+    boxes.forEach(function (box) {
       box.setAttribute("data-ticking", "1");
       var left = parseInt(box.getAttribute("data-retry-after"), 10) || 0;
       var shown = box.querySelector(".countdown");

@@ -85,19 +85,27 @@ class Handler(BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def backend(settings):
+def tiny_server():
+    """The tiny server on a free port, as a backend behind the real gateway."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
     server.seen = []
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     server.url = f"http://127.0.0.1:{server.server_port}"
-    settings.GATEWAY_URL = server.url + "/gw"
-    settings.CONSOLE_TRANSPORT = "http"
-    settings.CONSOLE_TIMEOUT = 3
     yield server
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture
+def backend(settings, tiny_server):
+    """The tiny server in the gateway's place, reached over HTTP."""
+    server = tiny_server
+    settings.GATEWAY_URL = server.url + "/gw"
+    settings.CONSOLE_TRANSPORT = "http"
+    settings.CONSOLE_TIMEOUT = 3
+    return server
 
 
 MODES = ["script", "big", "tenkb", "gzip", "image", "binary", "xml", "slow", "endless", "throttled"]
