@@ -101,6 +101,9 @@ class Recorder:
                 close_old_connections()
             except Exception:  # the thread must survive a database outage
                 log.exception("Could not write %d call records", len(batch))
+            # Let records gather: one commit per interval, not one per call.
+            if len(batch) < BATCH:
+                self._stopping.wait(INTERVAL)
 
     def _write(self, batch: list[Call]) -> None:
         # One writer at a time per process keeps SQLite's write lock short.

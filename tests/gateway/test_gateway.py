@@ -249,3 +249,13 @@ def test_it_costs_two_queries_per_call_once_the_catalog_is_loaded(client, echo_a
     call(client, "/gateway/echo/items/1", key)
     with django_assert_num_queries(2):  # the key lookup and the call record
         assert call(client, "/gateway/echo/items/2", key).status_code == 200
+
+
+def test_keys_in_the_query_never_reach_the_logs(client, echo_api, caplog):
+    import logging
+
+    secret = "f" * 64
+    with caplog.at_level(logging.INFO):
+        logging.getLogger("django.server").warning('"GET /gateway/echo/x?subscription-key=%s HTTP/1.1" 401 0', secret)
+        client.get(f"/gateway/echo/nothing?subscription-key={secret}")
+    assert caplog.records and secret not in caplog.text
