@@ -29,6 +29,7 @@ MAX_BODY = 1_000_000
 KEY_HEADER = "Ocp-Apim-Subscription-Key"
 SECRET_HEADER_RE = re.compile(r"authorization|key|token|secret|cookie|password|signature", re.I)
 MASK = "••••••••"
+AUTH_SCHEMES = {"bearer", "basic", "digest", "token", "negotiate", "sharedkey", "sharedaccesssignature"}
 
 
 @dataclass
@@ -77,6 +78,8 @@ def is_secret_header(name: str) -> bool:
 
 def mask(value: str) -> str:
     """A secret with only its scheme word and last four characters left, e.g. 'Bearer ••••••••c0de'."""
+    if value.lower() in AUTH_SCHEMES:
+        return value  # a scheme word alone ("Bearer ", not yet filled in) is no secret
     scheme, sep, rest = value.partition(" ")
     if sep and scheme.isalpha():
         return f"{scheme} {mask(rest)}" if rest.strip() else value
