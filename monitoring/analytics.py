@@ -84,6 +84,41 @@ def plan(start: datetime, end: datetime, watermark: datetime | None, *, hourly: 
     return parts
 
 
+def split_days(start: datetime, end: datetime, watermark: datetime) -> list[tuple[str, datetime, datetime]]:
+    """Whole hours [start, end) as HOUR and DAY rollups: a DAY row for each
+    day inside the range, and for the watermark's day when the range reaches
+    the watermark (that day's row covers it up to the watermark exactly)."""
+    first_day = ceil_to(start, 86400)
+    last_day = floor_to(end, 86400)
+    if end == watermark and floor_to(watermark, 86400) >= first_day:
+        last_day = end  # the partial DAY row of the watermark's day
+    if first_day >= last_day:
+        return [("h", start, end)]
+    parts = []
+    if start < first_day:
+        parts.append(("h", start, first_day))
+    parts.append(("d", first_day, last_day))
+    if last_day < end:
+        parts.append(("h", last_day, end))
+    return parts
+
+
+def sources_for(filters: Filters, watermark: datetime | None, hourly: bool, *, tables: bool) -> list[tuple[str, datetime, datetime]]:
+    """The sources of the charts (tables=False) or of the tables (tables=True).
+    Charts of views filtered only by outcome read the TOTAL rows (a few per
+    hour); tables of long ranges read DAY rows for whole days."""
+    result = []
+    for source, a, b in plan(filters.start, filters.end, watermark, hourly=hourly):
+        if source == "raw":
+            result.append((source, a, b))
+        elif tables:
+            result += split_days(a, b, watermark)
+        else:
+            by_dimension = any(name != "outcome" for name in filters.lookups())
+            result.append(("h" if by_dimension else "t", a, b))
+    return result
+
+
 class EpochBucket(Func):
     """Start of the fixed-size bucket a timestamp falls in, as Unix seconds:
     buckets of any size (15 minutes, 6 hours), where Trunc only knows calendar
@@ -114,7 +149,7 @@ class EpochBucket(Func):
 P = "s_"
 
 
-def raw_aggregates() -> dict:
+def raw_aggregates(backend: bool = True) -> dict:
     aggs = {
         "calls": Count("id"),
         "total_ms": Sum("total_ms"),
@@ -127,7 +162,7 @@ def raw_aggregates() -> dict:
         "backend_min": Min("backend_ms"),
         "backend_max": Max("backend_ms"),
     }
-    for names, column in ((TOTAL_BINS, "total_ms"), (BACKEND_BINS, "backend_ms")):
+    for names, column in ((TOTAL_BINS, "total_ms"), (BACKEND_BINS if backend else [], "backend_ms")):
         for i, name in enumerate(names):
             low, high = histogram.bounds(i)
             condition = Q(**{f"{column}__gte": low}) if i else Q(**{f"{column}__isnull": False})
@@ -137,8 +172,8 @@ def raw_aggregates() -> dict:
     return {P + name: agg for name, agg in aggs.items()}
 
 
-def rollup_aggregates() -> dict:
-    aggs = {P + name: Sum(name) for name in SUMS + TOTAL_BINS + BACKEND_BINS}
+def rollup_aggregates(backend: bool = True) -> dict:
+    aggs = {P + name: Sum(name) for name in SUMS + TOTAL_BINS + (BACKEND_BINS if backend else [])}
     for name in EXTREMES:
         aggs[P + name] = (Min if name.endswith("min") else Max)(name)
     return aggs
@@ -179,7 +214,8 @@ class Stats:
         self.bytes_in += row[P + "bytes_in"] or 0
         self.bytes_out += row[P + "bytes_out"] or 0
         histogram.add(self.total_hist, [row[P + name] for name in TOTAL_BINS])
-        histogram.add(self.backend_hist, [row[P + name] for name in BACKEND_BINS])
+        if P + BACKEND_BINS[0] in row:
+            histogram.add(self.backend_hist, [row[P + name] for name in BACKEND_BINS])
         self.widen(**{name: row[P + name] for name in EXTREMES})
 
     @property
@@ -247,28 +283,41 @@ class Report:
     latest: list[Call]
     sources: list[tuple[str, datetime, datetime]]
 
+    @property
+    def rolled_up(self) -> tuple[datetime, datetime] | None:
+        spans = [(a, b) for source, a, b in self.sources if source != "raw"]
+        return (min(a for a, _ in spans), max(b for _, b in spans)) if spans else None
+
 
 def source_queryset(source: str, start: datetime, end: datetime, filters: Filters) -> tuple[QuerySet, str]:
     if source == "raw":
         qs = Call.objects.filter(created__gte=start, created__lt=end, **filters.lookups())
         return qs.order_by(), "created"
-    qs = CallRollup.objects.filter(bucket__gte=start, bucket__lt=end, **filters.lookups())
+    qs = CallRollup.objects.filter(kind=source, bucket__gte=start, bucket__lt=end, **filters.lookups())
     return qs.order_by(), "bucket"
+
+
+def aggregates(source: str, backend: bool = True) -> dict:
+    return raw_aggregates(backend) if source == "raw" else rollup_aggregates(backend)
 
 
 def dashboard(filters: Filters) -> Report:
     hourly = filters.end - filters.start > RAW_MAX
     size = bucket_size(filters.start, filters.end, hourly=hourly)
-    sources = plan(filters.start, filters.end, RollupState.watermark(), hourly=hourly)
+    watermark = RollupState.watermark()
+    sources = sources_for(filters, watermark, hourly, tables=False)
+    table_sources = sources_for(filters, watermark, hourly, tables=True)
 
     per_bucket: dict[int, dict[str, Stats]] = defaultdict(lambda: defaultdict(Stats))
-    per_combo: dict[tuple, Stats] = defaultdict(Stats)
     for source, start, end in sources:
         qs, time_field = source_queryset(source, start, end, filters)
-        aggs = raw_aggregates() if source == "raw" else rollup_aggregates()
-        for row in qs.annotate(t=EpochBucket(F(time_field), size)).values("t", "outcome").annotate(**aggs):
+        for row in qs.annotate(t=EpochBucket(F(time_field), size)).values("t", "outcome").annotate(**aggregates(source)):
             per_bucket[row["t"]][row["outcome"]].add_row(row)
-        for row in qs.values(*DIMENSIONS).annotate(**aggs):
+    # The tables show total latency only: their queries leave the backend histogram out.
+    per_combo: dict[tuple, Stats] = defaultdict(Stats)
+    for source, start, end in table_sources:
+        qs, _ = source_queryset(source, start, end, filters)
+        for row in qs.values(*DIMENSIONS).annotate(**aggregates(source, backend=False)):
             per_combo[tuple(row[d] for d in DIMENSIONS)].add_row(row)
 
     first = floor_to(filters.start, size)
@@ -330,7 +379,7 @@ def dashboard(filters: Filters) -> Report:
             none="No subscription (no valid key)",
         ),
         latest=latest_calls(filters),
-        sources=sources,
+        sources=sources + table_sources,
     )
 
 

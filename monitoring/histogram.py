@@ -42,8 +42,7 @@ def empty() -> list[int]:
 
 
 def add(into: list[int], other: Sequence[int]) -> list[int]:
-    for i, n in enumerate(other):
-        into[i] += n or 0
+    into[:] = [a + (b or 0) for a, b in zip(into, other, strict=True)]
     return into
 
 

@@ -1,8 +1,14 @@
-"""Hourly rollups of the gateway's call records, for dashboards over long ranges.
+"""Rollups of the gateway's call records, for dashboards over long ranges.
 
-One row per hour and per combination of API, operation, product,
-subscription, developer and outcome that had calls in that hour: counts, sums
-and two latency histograms (total and backend, see ``monitoring.histogram``).
+Three kinds of rows, each with counts, sums and two latency histograms (total
+and backend, see ``monitoring.histogram``):
+
+- HOUR: per hour and per combination of API, operation, product,
+  subscription, developer and outcome that had calls in that hour;
+- DAY: the same per day (the day holding the watermark covers it up to the
+  watermark), for the tables of long ranges;
+- TOTAL: per hour and outcome only, for the charts of unfiltered views.
+
 ``RollupState`` holds the watermark: every hour before it is rolled up, so a
 range is read from rollups up to the watermark and from raw records after it,
 and no call is counted twice or missed.
@@ -20,7 +26,11 @@ BACKEND_BINS = [f"b{i:02d}" for i in range(histogram.BINS)]
 
 
 class CallRollup(models.Model):
-    bucket = models.DateTimeField(help_text="Start of the hour.")
+    HOUR, DAY, TOTAL = "h", "d", "t"
+    KINDS = [(HOUR, "hour"), (DAY, "day"), (TOTAL, "hour, all calls by outcome")]
+
+    kind = models.CharField(max_length=1, choices=KINDS, default=HOUR)
+    bucket = models.DateTimeField(help_text="Start of the hour or day (UTC).")
     # Plain ids rather than foreign keys: a rollup outlives the rows it
     # summarises (a deleted subscription keeps its history), and the raw
     # records' own foreign keys already set these to NULL on deletion.
@@ -48,7 +58,7 @@ class CallRollup(models.Model):
 
     class Meta:
         indexes = [
-            models.Index(fields=["bucket"], name="rollup_bucket"),
+            models.Index(fields=["kind", "bucket"], name="rollup_kind_bucket"),
             models.Index(fields=["api_id", "bucket"], name="rollup_api_bucket"),
             models.Index(fields=["operation_id", "bucket"], name="rollup_operation_bucket"),
             models.Index(fields=["product_id", "bucket"], name="rollup_product_bucket"),

@@ -1,31 +1,35 @@
-"""Rolling raw call records up into hourly aggregates, and retention.
+"""Rolling raw call records up, and retention.
 
-Hours are rolled up in order, a day at a time, each day in one transaction
-that also moves the watermark, so an interrupted run never leaves an hour
-half counted and the dashboard (which reads rollups before the watermark and
-raw records after it) never counts a call twice. Only hours that ended
-``lag`` ago are rolled up: the gateway writes a record when its call ends,
-possibly from a background batch, so the newest minutes may still be filling.
+Hours are rolled up in order, one UTC day at a time, each day in one
+transaction that also moves the watermark, so an interrupted run never leaves
+an hour half counted and the dashboard (which reads rollups before the
+watermark and raw records after it) never counts a call twice. For each day:
+HOUR rows from the raw records, TOTAL rows and the DAY rows from the HOUR rows
+(so a day can be re-summed after its raw records are gone).
+
+Only hours that ended ``lag`` ago are rolled up: the gateway writes a record
+when its call ends, possibly from a background batch, so the newest minutes
+may still be filling. The rows are written with INSERT ... SELECT: the
+database aggregates and writes without a round trip through Python.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, transaction
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from gateway.models import Call
-from monitoring.analytics import DIMENSIONS, P, EpochBucket, floor_to, raw_aggregates
+from monitoring.analytics import DIMENSIONS, EXTREMES, P, SUMS, EpochBucket, floor_to, raw_aggregates, rollup_aggregates
 from monitoring.models import BACKEND_BINS, TOTAL_BINS, CallRollup, RollupState
 
 DEFAULT_LAG = timedelta(minutes=5)
-CHUNK = timedelta(days=1)
-FIELDS = ["calls", "total_ms", "backend_ms", "backend_calls", "bytes_in", "bytes_out", *TOTAL_BINS, *BACKEND_BINS]
-EXTREMES = ["total_min", "total_max", "backend_min", "backend_max"]
+DAY = timedelta(days=1)
+FIELDS = [*SUMS, *TOTAL_BINS, *BACKEND_BINS]
 
 
 @dataclass
@@ -35,6 +39,54 @@ class Result:
     raw_deleted: int = 0
     rollups_deleted: int = 0
     rolled_until: datetime | None = None
+
+
+def insert(kind: str, qs: QuerySet, dimensions: list[str]) -> int:
+    """INSERT the rows of a values(t, ...).annotate(s_...) query as rollups."""
+    sql, params = qs.query.sql_with_params()
+    table = CallRollup._meta.db_table
+    if connection.vendor == "postgresql":
+        bucket = 'to_timestamp(sub."t")'
+    else:
+        bucket = "datetime(sub.\"t\", 'unixepoch')"
+    columns = ["kind", "bucket", *DIMENSIONS, *FIELDS, *EXTREMES]
+    values = [
+        "%s",
+        bucket,
+        *[(f'sub."{d}"' if d in dimensions else "NULL") for d in DIMENSIONS],
+        *[f'COALESCE(sub."{P}{f}", 0)' for f in FIELDS],
+        *[f'sub."{P}{e}"' for e in EXTREMES],
+    ]
+    statement = f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(values)} FROM ({sql}) sub"
+    with connection.cursor() as cursor:
+        cursor.execute(statement, [kind, *params])
+        return cursor.rowcount
+
+
+def roll_day(start: datetime, end: datetime) -> int:
+    """Roll up [start, end), which lies within one UTC day."""
+    day = floor_to(start, 86400)
+    hours = CallRollup.objects.filter(kind=CallRollup.HOUR, bucket__gte=start, bucket__lt=end).order_by()
+    CallRollup.objects.filter(kind__in=[CallRollup.HOUR, CallRollup.TOTAL], bucket__gte=start, bucket__lt=end).delete()
+    raw = Call.objects.filter(created__gte=start, created__lt=end).order_by()
+    rows = insert(
+        CallRollup.HOUR,
+        raw.annotate(t=EpochBucket(F("created"), 3600)).values("t", *DIMENSIONS).annotate(**raw_aggregates()),
+        DIMENSIONS,
+    )
+    rows += insert(
+        CallRollup.TOTAL,
+        hours.annotate(t=EpochBucket(F("bucket"), 3600)).values("t", "outcome").annotate(**rollup_aggregates()),
+        ["outcome"],
+    )
+    CallRollup.objects.filter(kind=CallRollup.DAY, bucket=day).delete()
+    whole_day = CallRollup.objects.filter(kind=CallRollup.HOUR, bucket__gte=day, bucket__lt=day + DAY).order_by()
+    rows += insert(
+        CallRollup.DAY,
+        whole_day.annotate(t=EpochBucket(F("bucket"), 86400)).values("t", *DIMENSIONS).annotate(**rollup_aggregates()),
+        DIMENSIONS,
+    )
+    return rows
 
 
 def roll_up(now: datetime | None = None, lag: timedelta = DEFAULT_LAG, rebuild: bool = False) -> Result:
@@ -48,33 +100,15 @@ def roll_up(now: datetime | None = None, lag: timedelta = DEFAULT_LAG, rebuild: 
         if rebuild:
             CallRollup.objects.all().delete()
     while start < until:
-        end = min(start + CHUNK, until)
+        end = min(floor_to(start, 86400) + DAY, until)
         with transaction.atomic():
-            CallRollup.objects.filter(bucket__gte=start, bucket__lt=end).delete()
-            rows = (
-                Call.objects.filter(created__gte=start, created__lt=end)
-                .order_by()
-                .annotate(t=EpochBucket(F("created"), 3600))
-                .values("t", *DIMENSIONS)
-                .annotate(**raw_aggregates())
-            )
-            batch = [
-                CallRollup(
-                    bucket=datetime.fromtimestamp(row["t"], UTC),
-                    **{d: row[d] for d in DIMENSIONS},
-                    **{name: row[P + name] or 0 for name in FIELDS},
-                    **{name: row[P + name] for name in EXTREMES},
-                )
-                for row in rows.iterator(chunk_size=5000)
-            ]
-            CallRollup.objects.bulk_create(batch, batch_size=2000)
+            result.rows += roll_day(start, end)
             RollupState.objects.update_or_create(pk=1, defaults={"rolled_until": end})
-        result.rows += len(batch)
         result.hours += int((end - start).total_seconds() // 3600)
         start = end
-    result.rolled_until = start
-    if result.rolled_until == until:
-        RollupState.objects.update_or_create(pk=1, defaults={"rolled_until": until})
+    if start >= until:
+        RollupState.objects.update_or_create(pk=1, defaults={"rolled_until": max(start, until)})
+    result.rolled_until = RollupState.watermark()
     return result
 
 

@@ -56,3 +56,14 @@ def test_it_labels_a_chart():
     svg = charts.stacked_bars("Calls", "calls per minute", buckets, 60, {"success": [1, 2, 0]}, {"success": "Success"})
     assert svg.startswith("<svg") and 'role="img"' in svg
     assert "calls per minute" in svg and "Success" in svg and "<title>Success: 2</title>" in svg
+
+
+def test_it_reads_whole_days_from_day_rollups():
+    from monitoring.analytics import split_days
+
+    day = datetime(2026, 11, 20, tzinfo=UTC)
+    start, watermark = day - timedelta(hours=5), day + timedelta(days=3, hours=9)
+    assert split_days(start, watermark, watermark) == [("h", start, day), ("d", day, watermark)]
+    end = day + timedelta(days=2, hours=4)
+    assert split_days(start, end, watermark) == [("h", start, day), ("d", day, day + timedelta(days=2)), ("h", day + timedelta(days=2), end)]
+    assert split_days(day + timedelta(hours=1), day + timedelta(hours=5), watermark) == [("h", day + timedelta(hours=1), day + timedelta(hours=5))]
