@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from django.contrib.auth import get_user_model
+from django.db import connection
 from django.db.models import Count, F, Func, IntegerField, Max, Min, Q, QuerySet, Sum
 from django.utils import timezone
 
@@ -147,6 +148,19 @@ class EpochBucket(Func):
 
 # Aggregates are named with a prefix: an alias may not shadow a field name.
 P = "s_"
+_TOTAL_KEYS = [P + name for name in TOTAL_BINS]
+_BACKEND_KEYS = [P + name for name in BACKEND_BINS]
+
+
+def rows(qs: QuerySet) -> list[dict]:
+    """The rows of an aggregate query as plain dicts, straight from the
+    cursor: Django's per-value converters cost more than the query itself
+    on the few thousand rows of a long range."""
+    sql, params = qs.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        names = [column[0] for column in cursor.description]
+        return [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
 
 
 def raw_aggregates(backend: bool = True) -> dict:
@@ -195,28 +209,31 @@ class Stats:
     backend_min: float | None = None
     backend_max: float | None = None
 
-    def widen(self, **extremes: float | None) -> None:
-        for name, value in extremes.items():
-            if value is None:
-                continue
-            current = getattr(self, name)
-            pick = min if name.endswith("min") else max
-            setattr(self, name, value if current is None else pick(current, value))
-
     def add_row(self, row: dict) -> None:
-        calls = row[P + "calls"] or 0
+        """Add one aggregate row (read with ``rows()``: plain numbers)."""
+        calls = int(row[P + "calls"] or 0)
         self.calls += calls
         if row.get("outcome") == Call.SUCCESS:
             self.success += calls
         self.total_ms += row[P + "total_ms"] or 0
         self.backend_ms += row[P + "backend_ms"] or 0
-        self.backend_calls += row[P + "backend_calls"] or 0
-        self.bytes_in += row[P + "bytes_in"] or 0
-        self.bytes_out += row[P + "bytes_out"] or 0
-        histogram.add(self.total_hist, [row[P + name] for name in TOTAL_BINS])
-        if P + BACKEND_BINS[0] in row:
-            histogram.add(self.backend_hist, [row[P + name] for name in BACKEND_BINS])
-        self.widen(**{name: row[P + name] for name in EXTREMES})
+        self.backend_calls += int(row[P + "backend_calls"] or 0)
+        self.bytes_in += int(row[P + "bytes_in"] or 0)
+        self.bytes_out += int(row[P + "bytes_out"] or 0)
+        histogram.add(self.total_hist, [row[name] or 0 for name in _TOTAL_KEYS])
+        if _BACKEND_KEYS[0] in row:
+            histogram.add(self.backend_hist, [row[name] or 0 for name in _BACKEND_KEYS])
+        self._extremes(row[P + "total_min"], row[P + "total_max"], row[P + "backend_min"], row[P + "backend_max"])
+
+    def _extremes(self, tmin, tmax, bmin, bmax) -> None:
+        if tmin is not None and (self.total_min is None or tmin < self.total_min):
+            self.total_min = tmin
+        if tmax is not None and (self.total_max is None or tmax > self.total_max):
+            self.total_max = tmax
+        if bmin is not None and (self.backend_min is None or bmin < self.backend_min):
+            self.backend_min = bmin
+        if bmax is not None and (self.backend_max is None or bmax > self.backend_max):
+            self.backend_max = bmax
 
     @property
     def errors(self) -> int:
@@ -311,13 +328,13 @@ def dashboard(filters: Filters) -> Report:
     per_bucket: dict[int, dict[str, Stats]] = defaultdict(lambda: defaultdict(Stats))
     for source, start, end in sources:
         qs, time_field = source_queryset(source, start, end, filters)
-        for row in qs.annotate(t=EpochBucket(F(time_field), size)).values("t", "outcome").annotate(**aggregates(source)):
+        for row in rows(qs.annotate(t=EpochBucket(F(time_field), size)).values("t", "outcome").annotate(**aggregates(source))):
             per_bucket[row["t"]][row["outcome"]].add_row(row)
     # The tables show total latency only: their queries leave the backend histogram out.
     per_combo: dict[tuple, Stats] = defaultdict(Stats)
     for source, start, end in table_sources:
         qs, _ = source_queryset(source, start, end, filters)
-        for row in qs.values(*DIMENSIONS).annotate(**aggregates(source, backend=False)):
+        for row in rows(qs.values(*DIMENSIONS).annotate(**aggregates(source, backend=False))):
             per_combo[tuple(row[d] for d in DIMENSIONS)].add_row(row)
 
     first = floor_to(filters.start, size)
@@ -348,10 +365,12 @@ def dashboard(filters: Filters) -> Report:
     groups: dict[str, dict] = {d: defaultdict(Stats) for d in ("api_id", "operation_id", "product_id", "subscription_id")}
     for combo, stats in per_combo.items():
         values = dict(zip(DIMENSIONS, combo, strict=True))
-        merge(total, stats)
         outcome_totals[values["outcome"]] = outcome_totals.get(values["outcome"], 0) + stats.calls
         for d in groups:
             merge(groups[d][values[d]], stats)
+    # Every call is in exactly one product group (or none): their sum is the total.
+    for stats in groups["product_id"].values():
+        merge(total, stats)
 
     return Report(
         filters=filters,
@@ -392,8 +411,9 @@ def merge(into: Stats, other: Stats) -> Stats:
     into.bytes_in += other.bytes_in
     into.bytes_out += other.bytes_out
     histogram.add(into.total_hist, other.total_hist)
-    histogram.add(into.backend_hist, other.backend_hist)
-    into.widen(**{name: getattr(other, name) for name in EXTREMES})
+    if other.backend_calls and any(other.backend_hist):
+        histogram.add(into.backend_hist, other.backend_hist)
+    into._extremes(other.total_min, other.total_max, other.backend_min, other.backend_max)
     return into
 
 
