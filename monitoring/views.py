@@ -141,20 +141,16 @@ def write_csv(out, report: analytics.Report) -> None:
                     _ms(c.total_ms), _ms(c.backend_ms), c.bytes_in, c.bytes_out])
 
 
-def console_entry_url(call: Call) -> str | None:
-    """The console's history entry for this call, if the console app offers
-    one: it provides ``console.hooks.history_url(request_id) -> str | None``."""
-    if not call.request_id or not apps.is_installed("console"):
+def console_send(call: Call):
+    """The Try It console's history entry for this call, when it came from the
+    console: the console records the gateway's request id with each send."""
+    if not call.request_id:
         return None
     try:
-        from console import hooks  # type: ignore[import-not-found]
-    except ImportError:
+        send_model = apps.get_model("console", "Send")
+    except LookupError:  # the console app is not installed
         return None
-    finder = getattr(hooks, "history_url", None)
-    try:
-        return finder(call.request_id) if finder else None
-    except Exception:  # a broken hook must not break the record page
-        return None
+    return send_model.objects.select_related("user", "operation").filter(request_id=call.request_id).first()
 
 
 @require_GET
@@ -163,7 +159,7 @@ def call_detail(request: HttpRequest, call_id: int) -> HttpResponse:
     call = get_object_or_404(
         Call.objects.select_related("api", "operation", "product", "subscription", "user"), pk=call_id
     )
-    context = {"call": call, "nav": "monitoring", "console_url": console_entry_url(call), "back": request.GET.get("back", "")}
+    context = {"call": call, "nav": "monitoring", "send": console_send(call)}
     return render(request, "monitoring/call_detail.html", context)
 
 

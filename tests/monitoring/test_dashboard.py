@@ -167,3 +167,22 @@ def test_it_is_linked_from_the_header_and_the_admin(client, admin_user):
     assert "Monitoring dashboard" in client.get(reverse("admin:index")).content.decode()
     response = client.get(reverse("admin:monitoring_dashboard_changelist"))
     assert response.status_code == 302 and response["Location"] == reverse("monitoring-dashboard")
+
+
+def test_it_shows_the_console_history_entry_of_a_call_sent_from_the_console(client, admin_user, alice, make_call, alice_sub):
+    from django.apps import apps
+
+    if not apps.is_installed("console"):
+        pytest.skip("the console app is not installed")
+    send_model = apps.get_model("console", "Send")
+    call = make_call(alice_sub)
+    send_model.objects.create(
+        user=alice, operation=call.operation, method="POST", url="http://testserver/gateway/azureml-demo/x",
+        status=200, reason="OK", elapsed_ms=21.5, size=300, request_id=call.request_id,
+    )
+    other = make_call(alice_sub)
+    client.force_login(admin_user)
+    html = client.get(reverse("monitoring-call", args=[call.pk])).content.decode()
+    assert "Sent from the Try It console" in html and "http://testserver/gateway/azureml-demo/x" in html
+    assert "21.5 ms as the console measured it" in html
+    assert "Sent from the Try It console" not in client.get(reverse("monitoring-call", args=[other.pk])).content.decode()
