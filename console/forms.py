@@ -7,10 +7,12 @@ validated by console.build, which reports errors per field name.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 from django.http import QueryDict
 
+from apis import urltemplate
 from apis.models import Operation, Parameter
 from console import build
 from console.models import SavedValues
@@ -46,8 +48,19 @@ class State:
         }
 
 
+@functools.lru_cache(maxsize=1024)
+def parse_template(text: str) -> urltemplate.UrlTemplate:
+    # Templates are immutable values; parsing one per keystroke is wasted work.
+    return urltemplate.parse(text)
+
+
 def representations(operation: Operation) -> list:
     return list(operation.representations.all())
+
+
+def header_params(operation: Operation) -> list[Parameter]:
+    # Filtered in Python: the parameters are prefetched once per request.
+    return [p for p in operation.parameters.all() if p.location == Parameter.HEADER]
 
 
 def initial(operation: Operation, user) -> State:
@@ -65,7 +78,7 @@ def initial(operation: Operation, user) -> State:
     saved_by_name = {n.lower(): v for n, v in saved_headers}
     if reps:
         state.headers.append(("Content-Type", reps[0].content_type))
-    for param in operation.parameters.filter(location=Parameter.HEADER):
+    for param in header_params(operation):
         state.headers.append((param.name, saved_by_name.get(param.name.lower(), param.default_value)))
     have = {n.lower() for n, _ in state.headers}
     for name, value in saved_headers:
@@ -83,7 +96,9 @@ def initial(operation: Operation, user) -> State:
 
 def from_post(operation: Operation, data: QueryDict) -> State:
     state = State()
-    for param in operation.parameters.exclude(location=Parameter.HEADER):
+    for param in operation.parameters.all():
+        if param.location == Parameter.HEADER:
+            continue
         state.params[param.name] = data.get(f"p_{param.name}", "")
     state.extra_query = list(zip(data.getlist("q_name"), data.getlist("q_value")))
     state.headers = list(zip(data.getlist("h_name"), data.getlist("h_value")))
@@ -159,7 +174,7 @@ def build_request(operation: Operation, state: State, user) -> build.BuiltReques
     params = list(operation.parameters.all())
     return build.build(
         method=operation.method,
-        template=operation.template,
+        template=parse_template(operation.url_template),
         base_url=operation.api.gateway_url,
         required={p.name for p in params if p.location != Parameter.HEADER and p.required},
         header_params={p.name.lower(): p.required for p in params if p.location == Parameter.HEADER},

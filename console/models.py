@@ -8,7 +8,7 @@ import json
 
 from cryptography.fernet import Fernet, InvalidToken
 from django.conf import settings
-from django.db import models
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from apis.models import Api, Operation
@@ -56,7 +56,13 @@ class SavedValues(models.Model):
         if not user.is_authenticated:
             return
         encrypted = _fernet().encrypt(json.dumps(data).encode()).decode()
-        cls.objects.update_or_create(user=user, api=api, defaults={"encrypted": encrypted})
+        # One UPDATE in the usual case; the INSERT only the first time.
+        if not cls.objects.filter(user=user, api=api).update(encrypted=encrypted, updated=timezone.now()):
+            try:
+                with transaction.atomic():
+                    cls.objects.create(user=user, api=api, encrypted=encrypted)
+            except IntegrityError:  # created meanwhile by a parallel request
+                cls.objects.filter(user=user, api=api).update(encrypted=encrypted, updated=timezone.now())
 
 
 class Send(models.Model):
@@ -99,5 +105,7 @@ class Send(models.Model):
 
     def prune_history(self) -> None:
         """Keep only each developer's last HISTORY_SIZE sends (the bodies are large)."""
-        keep = Send.objects.filter(user_id=self.user_id).values_list("id", flat=True)[:HISTORY_SIZE]
-        Send.objects.filter(user_id=self.user_id).exclude(id__in=list(keep)).delete()
+        mine = Send.objects.filter(user_id=self.user_id)
+        oldest_kept = mine.order_by("-id").values_list("id", flat=True)[HISTORY_SIZE - 1 : HISTORY_SIZE]
+        if oldest_kept:
+            mine.filter(id__lt=oldest_kept[0]).delete()

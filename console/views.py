@@ -7,7 +7,7 @@ import time
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.db import DatabaseError
+from django.db import DatabaseError, transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
@@ -28,7 +28,7 @@ REQUEST_ID_HEADERS = ("X-Portico-Request-Id", "X-Request-Id", "Request-Id")
 def get_operation(request: HttpRequest, operation_id: int) -> Operation:
     """The operation if the developer may use its console, else a 404."""
     operation = get_object_or_404(
-        Operation.objects.select_related("api"),
+        Operation.objects.select_related("api").prefetch_related("parameters"),
         pk=operation_id,
         api__in=Api.objects.visible_to(request.user),
     )
@@ -66,7 +66,7 @@ def console_context(
                 "error": errors.get(f"p_{param.name}", ""),
             }
         )
-    declared = {p.name.lower(): p for p in operation.parameters.filter(location=Parameter.HEADER)}
+    declared = {p.name.lower(): p for p in forms.header_params(operation)}
     headers = []
     for index, (name, value) in enumerate(state.headers):
         param = declared.get(name.lower())
@@ -198,11 +198,13 @@ def console_send(request: HttpRequest, operation_id: int) -> HttpResponse:
     if not request.user.is_authenticated:
         return answer(request, operation, state, message="Log in to send requests from the console.")
     built = forms.build_request(operation, state, request.user)
+    t_built = time.perf_counter()
     if not built.ok:
         # Nothing is sent; the form comes back with the errors next to the fields.
         response = answer(request, operation, state, errors=built.errors)
         return retarget(reswap(response, "outerHTML"), f"#console-form-{operation.pk}") if request.htmx else response
     result = send_request(built)
+    t_sent = time.perf_counter()
     sent = Send(
         user=request.user,
         operation=operation,
@@ -221,22 +223,46 @@ def console_send(request: HttpRequest, operation_id: int) -> HttpResponse:
         request_id=next((result.header(h) for h in REQUEST_ID_HEADERS if result.header(h)), "")[:64],
     )
     try:
-        sent.save()
-        sent.prune_history()
-        SavedValues.store(request.user, operation.api, state.to_saved())
+        with transaction.atomic():  # one commit, not three
+            sent.save()
+            sent.prune_history()
+            SavedValues.store(request.user, operation.api, state.to_saved())
     except DatabaseError:
         # The call went through; losing its history entry must not hide the answer.
         log.exception("console: could not keep send of %s", built.url)
         sent.pk = None
+    t_saved = time.perf_counter()
     response = answer(request, operation, state, sent=sent)
+    done = time.perf_counter()
     # The console's own time, without the gateway's: what the benchmark reads.
-    overhead = (time.perf_counter() - received) * 1000 - result.elapsed_ms
-    response["Server-Timing"] = f"console;dur={overhead:.2f}, gateway;dur={result.elapsed_ms:.2f}"
+    overhead = (done - received) * 1000 - result.elapsed_ms
+    response["Server-Timing"] = ", ".join(
+        f"{name};dur={ms:.2f}"
+        for name, ms in [
+            ("console", overhead),
+            ("gateway", result.elapsed_ms),
+            ("build", (t_built - received) * 1000),
+            ("read", (t_sent - t_built) * 1000 - result.elapsed_ms),
+            ("save", (t_saved - t_sent) * 1000),
+            ("render", (done - t_saved) * 1000),
+        ]
+    )
     return response
 
 
 def answer(request: HttpRequest, operation: Operation, state: forms.State, **kwargs) -> HttpResponse:
-    context = console_context(request, operation, state, **kwargs)
+    if request.htmx and not kwargs.get("errors"):
+        # Only the result and the history change: skip building the whole form.
+        context = {
+            "operation": operation,
+            "sent": kwargs.get("sent"),
+            "shown": shown_context(kwargs["sent"]) if kwargs.get("sent") else None,
+            "message": kwargs.get("message", ""),
+            "history": history(request, operation),
+            "user": request.user,
+        }
+    else:
+        context = console_context(request, operation, state, **kwargs)
     if not request.htmx:
         return render(request, "console/page.html", context)
     if kwargs.get("errors"):

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django import template
+from django.db.models import prefetch_related_objects
 
 from console.views import console_context
 
@@ -11,6 +12,7 @@ register = template.Library()
 def try_it_console(context, operation) -> dict:
     """{% try_it_console operation %}: the Try It console for an operation page."""
     request = context["request"]
+    prefetch_related_objects([operation], "parameters", "representations")
     ctx = console_context(request, operation)
     ctx["request"] = request
     ctx["user"] = request.user

@@ -22,6 +22,43 @@
       }, 1000);
     });
   }
-  document.addEventListener("DOMContentLoaded", function () { start(document); });
-  document.addEventListener("htmx:load", function (e) { start(e.target); });
+
+  // JSON responses arrive as the escaped text the backend sent; pretty-print
+  // and highlight them here, where JSON.parse/stringify are native and fast.
+  // Every piece of text is escaped before it goes into the markup.
+  function escapeHtml(text) {
+    return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+  }
+  var TOKEN = /("(?:[^"\\]|\\.)*")(\s*:)?|(-?\b\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)|\b(true|false|null)\b/g;
+  function highlightJson(text) {
+    var out = "", last = 0, m;
+    TOKEN.lastIndex = 0;
+    while ((m = TOKEN.exec(text)) !== null) {
+      out += escapeHtml(text.slice(last, m.index));
+      if (m[1] !== undefined) {
+        out += '<span class="' + (m[2] ? "j-key" : "j-str") + '">' + escapeHtml(m[1]) + "</span>" + (m[2] || "");
+      } else if (m[3] !== undefined) {
+        out += '<span class="j-num">' + m[3] + "</span>";
+      } else {
+        out += '<span class="j-lit">' + m[4] + "</span>";
+      }
+      last = TOKEN.lastIndex;
+    }
+    return out + escapeHtml(text.slice(last));
+  }
+  function pretty(root) {
+    var blocks = Array.prototype.slice.call(root.querySelectorAll('pre[data-pretty="json"]'));
+    if (root.matches && root.matches('pre[data-pretty="json"]')) blocks.push(root);
+    blocks.forEach(function (pre) {
+      pre.removeAttribute("data-pretty");
+      var text = pre.textContent;
+      try {
+        // JSON.parse would round integers past 2^53: keep such text as it came.
+        var shown = /\d{16,}/.test(text) ? text : JSON.stringify(JSON.parse(text), null, 2);
+        pre.innerHTML = highlightJson(shown);
+      } catch (e) { /* not JSON after all: leave the text as it is */ }
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () { start(document); pretty(document); });
+  document.addEventListener("htmx:load", function (e) { start(e.target); pretty(e.target); });
 })();

@@ -98,6 +98,7 @@ def test_the_walkthrough_a_new_developer_calls_rrs_execute_from_try_it(live_serv
     headers = result.locator("table.response-headers").inner_text()
     assert "Content-Type" in headers and "X-Portico-Request-Id" in headers and "X-RateLimit-Remaining" in headers
     assert "calls left" in result.inner_text()
+    result.locator("pre.response-body .j-key").first.wait_for()  # pretty-printed and highlighted
     content = json.loads(result.locator("pre.response-body").inner_text())
     row = content["Results"]["output1"]["value"]["Values"][0]
     assert row[0] == "This is a good day"

@@ -37,7 +37,7 @@ def test_it_sends_the_expanded_url_and_shows_status_headers_and_content(logged_i
     assert "200 OK" in html
     assert "X-Portico-Request-Id" in html
     assert "Rate limit: calls left" in html and "4 of 5" in html
-    assert '<span class="j-key">&quot;method&quot;</span>' in html
+    assert 'data-pretty="json"' in html and "&quot;method&quot;: &quot;GET&quot;" in html
 
 
 def test_it_records_the_send_with_secrets_redacted_and_the_gateway_request_id(logged_in, backend, echo_api):
