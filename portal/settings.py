@@ -173,6 +173,9 @@ else:
             "NAME": VAR_DIR / "portico.sqlite3",
             # The gateway, the worker and the web server write to the same file.
             "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"},
+            # Opening a connection (and its PRAGMAs) costs more than a gateway
+            # call's own query: keep each thread's connection.
+            "CONN_MAX_AGE": envint("DB_CONN_MAX_AGE", 60),
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
