@@ -18,6 +18,8 @@ RANGES = [
 ]
 DELTAS = {"1h": timedelta(hours=1), "24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
 DEFAULT_RANGE = "24h"
+# Far-off years are typos; they would also overflow the chart's bucket arithmetic.
+EARLIEST, LATEST = 2000, 2999
 LOCAL_INPUT = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d"]
 
 
@@ -71,7 +73,9 @@ class DashboardForm(forms.Form):
                 self.add_error("start", "Give the start of the custom range.")
                 return data
             end = end or now
-            if end <= start:
+            if not (EARLIEST <= start.year and end.year <= LATEST):
+                self.add_error("start" if start.year < EARLIEST else "end", f"Pick dates between {EARLIEST} and {LATEST}.")
+            elif end <= start:
                 self.add_error("end", "The end must be after the start.")
             elif end - start > analytics.MAX_RANGE:
                 self.add_error("end", f"The range is too long: at most {analytics.MAX_RANGE.days} days.")

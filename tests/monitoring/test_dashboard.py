@@ -94,6 +94,8 @@ def test_it_shows_the_latest_calls_newest_first_with_links_to_their_record(clien
         ({"range": "custom", "start": "2026-03-02T10:00", "end": "2026-03-01T10:00"}, "end", "The end must be after the start."),
         ({"range": "custom", "start": "2025-01-01T00:00", "end": "2026-01-01T00:00"}, "end", "at most 92 days"),
         ({"range": "custom"}, "start", "Give the start of the custom range."),
+        ({"range": "custom", "start": "9999-12-30T00:00", "end": "9999-12-31T23:59"}, "end", "Pick dates between 2000 and 2999."),
+        ({"range": "custom", "start": "0001-01-01T00:00", "end": "0001-01-02T00:00"}, "start", "Pick dates between"),
         ({"range": "custom", "start": "yesterday"}, "start", "Enter a valid date/time."),
     ],
 )
@@ -186,3 +188,11 @@ def test_it_shows_the_console_history_entry_of_a_call_sent_from_the_console(clie
     assert "Sent from the Try It console" in html and "http://testserver/gateway/azureml-demo/x" in html
     assert "21.5 ms as the console measured it" in html
     assert "Sent from the Try It console" not in client.get(reverse("monitoring-call", args=[other.pk])).content.decode()
+
+
+@pytest.mark.parametrize("value", ["", "0", "-1", "1.5", "x" * 500, "\x00", "99999999999999999999999", "' OR 1=1 --"])
+def test_it_never_fails_on_garbage(client, admin_user, demo_api, value):
+    client.force_login(admin_user)
+    for name in ("range", "start", "end", "api", "operation", "product", "subscription", "developer", "outcome"):
+        assert get(client, **{name: value}).status_code == 200, name
+        assert client.get(reverse("monitoring-export"), {name: value}).status_code in (200, 400), name
