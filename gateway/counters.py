@@ -67,12 +67,16 @@ class Limits:
     quota_period: int | None = None
 
     @classmethod
-    def of(cls, product) -> Limits:
+    def of(cls, source) -> Limits:
+        """From a Product, or anything with its four limit fields. A limit
+        with a missing (or zero) period is no limit."""
+        rate = source.rate_limit_calls is not None and bool(source.rate_limit_period)
+        quota = source.quota_calls is not None and bool(source.quota_period)
         return cls(
-            product.rate_limit_calls if product.has_rate_limit else None,
-            product.rate_limit_period if product.has_rate_limit else None,
-            product.quota_calls if product.has_quota else None,
-            product.quota_period if product.has_quota else None,
+            source.rate_limit_calls if rate else None,
+            source.rate_limit_period if rate else None,
+            source.quota_calls if quota else None,
+            source.quota_period if quota else None,
         )
 
     @property

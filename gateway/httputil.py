@@ -52,8 +52,8 @@ def split_gateway_path(raw: str) -> tuple[str, str]:
             raise BadPath("Path segments '.' and '..' are not allowed.")
         if BAD_ESCAPE_RE.search(segment) or "\\" in segment or "\x00" in segment:
             raise BadPath("Encoded '/', '\\' and NUL characters are not allowed in the path.")
-        if any(ord(c) < 0x21 or ord(c) == 0x7F for c in segment):
-            raise BadPath("Control characters and spaces must be percent-encoded in the path.")
+        if not segment.isascii() or any(ord(c) < 0x21 or ord(c) == 0x7F for c in segment):
+            raise BadPath("Spaces, control and non-ASCII characters must be percent-encoded in the path.")
     suffix, _, rest = raw.partition("/")
     suffix = unquote(suffix)
     # A suffix no API can have is simply not found.
@@ -61,6 +61,11 @@ def split_gateway_path(raw: str) -> tuple[str, str]:
         suffix = ""
     op_path = "/" + rest
     return suffix, op_path
+
+
+def valid_query(query: str) -> bool:
+    """A raw query string that can be forwarded as it is."""
+    return query.isascii() and not any(ord(c) < 0x21 or ord(c) == 0x7F or c == "#" for c in query)
 
 
 def split_key_from_query(query: str) -> tuple[str, str | None]:

@@ -101,6 +101,12 @@ def _gateway(request: HttpRequest, gate: Gate) -> HttpResponse:
     except httputil.BadPath as e:
         return gate.finish(error(400, f"Invalid request path. {e}"), Call.BAD_REQUEST)
 
+    if not httputil.valid_query(raw_query):
+        return gate.finish(
+            error(400, "Invalid query string: spaces, control and non-ASCII characters must be percent-encoded."),
+            Call.BAD_REQUEST,
+        )
+
     route = routing.route_for(suffix)
     if route is None:
         return gate.finish(error(404, NOT_FOUND), Call.NO_MATCH)
@@ -118,11 +124,10 @@ def _gateway(request: HttpRequest, gate: Gate) -> HttpResponse:
     if key is None:
         key = query_key
     subscription = None
-    if key:
-        if len(key) <= KEY_MAX and key.isprintable():
-            found_sub = Subscription.objects.by_key(key)
-            if found_sub and found_sub[0].is_active and found_sub[0].product_id in route.product_ids:
-                subscription = found_sub[0]
+    if key and len(key) <= KEY_MAX and key.isprintable():
+        holder = Subscription.objects.holder_of(key)
+        if holder is not None and holder.is_active and holder.product_id in route.product_ids:
+            subscription = holder
     if route.subscription_required:
         if not key:
             return gate.finish(error(401, MISSING_KEY), Call.UNAUTHORIZED)
@@ -130,13 +135,12 @@ def _gateway(request: HttpRequest, gate: Gate) -> HttpResponse:
             return gate.finish(error(401, INVALID_KEY), Call.UNAUTHORIZED)
 
     if subscription is not None:
-        call.subscription_id = subscription.pk
+        call.subscription_id = subscription.id
         call.product_id = subscription.product_id
         call.user_id = subscription.user_id
-        decision = counters.admit(
-            subscription.counter_id, counters.Limits.of(subscription.product), subscription.quota_start
-        )
-        _limit_headers(gate, subscription, decision)
+        limits = counters.Limits.of(subscription)
+        decision = counters.admit(subscription.counter_id, limits, subscription.quota_start)
+        _limit_headers(gate, limits, decision)
         if decision.outcome == counters.RATE:
             return gate.finish(
                 error(
@@ -159,13 +163,12 @@ def _gateway(request: HttpRequest, gate: Gate) -> HttpResponse:
     return _forward(request, gate, route, op_path, query)
 
 
-def _limit_headers(gate: Gate, subscription: Subscription, decision: counters.Decision) -> None:
-    product = subscription.product
+def _limit_headers(gate: Gate, limits: counters.Limits, decision: counters.Decision) -> None:
     if decision.rate_remaining is not None:
-        gate.extra_headers["X-RateLimit-Limit"] = str(product.rate_limit_calls)
+        gate.extra_headers["X-RateLimit-Limit"] = str(limits.rate_calls)
         gate.extra_headers["X-RateLimit-Remaining"] = str(decision.rate_remaining)
     if decision.quota_remaining is not None:
-        gate.extra_headers["X-Quota-Limit"] = str(product.quota_calls)
+        gate.extra_headers["X-Quota-Limit"] = str(limits.quota_calls)
         gate.extra_headers["X-Quota-Remaining"] = str(decision.quota_remaining)
 
 
@@ -225,13 +228,11 @@ def _answer(gate: Gate, upstream, t_backend: float) -> HttpResponse:
         try:
             content = upstream.raw.read(decode_content=False)
         except Exception:
-            upstream.close()
-            call.backend_ms = (time.perf_counter() - t_backend) * 1000
-            return gate.finish(error(502, proxy.unreachable_message()), Call.BACKEND_ERROR)
-        finally:
-            upstream.close()
+            content = None
         call.backend_ms = (time.perf_counter() - t_backend) * 1000
-        if declared.isdigit() and len(content) < int(declared):
+        complete = content is not None and not (declared.isdigit() and len(content) < int(declared))
+        proxy.done(upstream, complete)
+        if not complete:
             return gate.finish(error(502, proxy.unreachable_message()), Call.BACKEND_ERROR)
         response = proxy.build_response(upstream, content, streaming=False)
         return gate.finish(response, _outcome(upstream.status_code))
@@ -239,7 +240,7 @@ def _answer(gate: Gate, upstream, t_backend: float) -> HttpResponse:
     # A large or unsized body streams through; the call is recorded once the
     # last byte has gone (or the stream broke).
     def stream():
-        sent, status, outcome = 0, upstream.status_code, _outcome(upstream.status_code)
+        sent, status, outcome, complete = 0, upstream.status_code, _outcome(upstream.status_code), False
         try:
             for chunk in upstream.raw.stream(proxy.CHUNK, decode_content=False):
                 sent += len(chunk)
@@ -247,11 +248,13 @@ def _answer(gate: Gate, upstream, t_backend: float) -> HttpResponse:
                     outcome = Call.BACKEND_ERROR
                     break
                 yield chunk
+            else:
+                complete = True
         except Exception:
             outcome = Call.BACKEND_ERROR
             log.warning("Backend stream broke for call %s", call.request_id)
         finally:
-            upstream.close()
+            proxy.done(upstream, complete)
             call.backend_ms = (time.perf_counter() - t_backend) * 1000
             gate.save(status, outcome, sent)
 

@@ -259,3 +259,19 @@ def test_keys_in_the_query_never_reach_the_logs(client, echo_api, caplog):
         logging.getLogger("django.server").warning('"GET /gateway/echo/x?subscription-key=%s HTTP/1.1" 401 0', secret)
         client.get(f"/gateway/echo/nothing?subscription-key={secret}")
     assert caplog.records and secret not in caplog.text
+
+
+def test_it_refuses_raw_spaces_and_non_ascii_in_the_path_or_query(client, echo_api, key):
+    assert call(client, "/gateway/echo/items/x", key, REQUEST_URI="/gateway/echo/items/a b").status_code == 400
+    assert call(client, "/gateway/echo/items/x", key, REQUEST_URI="/gateway/echo/items/caf\u00e9").status_code == 400
+    assert call(client, "/gateway/echo/items/x", key, QUERY_STRING="q=a b").status_code == 400
+
+
+def test_it_never_sends_one_callers_cookies_to_another(client, echo_api, key, backend_url):
+    from gateway import proxy
+
+    # A backend's Set-Cookie goes back to its caller, and is not kept by the gateway.
+    proxy.session().cookies.clear()
+    call(client, "/gateway/echo/items/1", key, headers={"Cookie": "mine=1"})
+    assert len(proxy.session().cookies) == 0
+    assert echoed(call(client, "/gateway/echo/items/2", key))["headers"].get("cookie", "") == ""
