@@ -51,6 +51,8 @@ MIN_NGRAMS, MAX_NGRAMS, DEFAULT_NGRAMS = 0, 10, 2
 # Bytes VW's hashstring trims from both ends of a token that bytes.split() keeps.
 _EDGE_CONTROL = bytes(b for b in range(0x21) if b not in b" \t\n\r\x0b\x0c")
 _HAS_CONTROL = re.compile(rb"[\x00-\x08\x0e-\x1f]").search
+# str() of small counts, looked up rather than formatted for every cell.
+_SMALL = [str(n) for n in range(4096)]
 
 
 def _murmur3_32_py(data: bytes, seed: int = 0) -> int:
@@ -137,7 +139,7 @@ class FeatureHasher:
             return []
         mask = self.mask
         get = self._memo.get
-        hashes = [get(token) for token in tokens]
+        hashes = list(map(get, tokens))
         if None in hashes:
             control = _HAS_CONTROL(data) is not None
             hashes = [self._hash(t, control) if h is None else h for t, h in zip(tokens, hashes, strict=True)]
@@ -156,18 +158,17 @@ class FeatureHasher:
         return out
 
     def counts(self, text: str) -> list[int]:
-        indices = self.indices(text)
-        if self.size <= 16:
-            # A few C-level passes beat a Python loop over every n-gram.
-            return list(map(indices.count, range(self.size)))
         buckets = [0] * self.size
-        for index in indices:
+        for index in self.indices(text):
             buckets[index] += 1
         return buckets
 
     def count_strings(self, text: str) -> list[str]:
         """One row's buckets as the strings AzureML puts in every cell."""
-        return list(map(str, self.counts(text)))
+        counts = self.counts(text)
+        if len(text) * self.ngrams < len(_SMALL):  # a count never exceeds the number of n-grams
+            return list(map(_SMALL.__getitem__, counts))
+        return list(map(str, counts))
 
     def transform(self, texts: Iterable[str]) -> Iterable[list[int]]:
         return map(self.counts, texts)
