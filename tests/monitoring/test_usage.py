@@ -54,3 +54,16 @@ def test_it_counts_today_this_week_and_the_quota_window(alice, alice_sub, make_c
 def test_it_says_so_when_there_are_no_subscriptions(client, bob):
     client.force_login(bob)
     assert "No subscriptions yet" in client.get(reverse("monitoring-usage")).content.decode()
+
+
+def test_it_counts_the_same_with_rollups(alice, alice_sub, make_call):
+    from monitoring import rollup
+    from monitoring.models import RollupState
+
+    for hours in (1, 5, 20, 30, 50, 70, 100, 150):
+        make_call(alice_sub, ago=timedelta(hours=hours, minutes=7))
+        make_call(alice_sub, Call.THROTTLED, ago=timedelta(hours=hours, minutes=9))
+    before = [(u.today, u.week, u.quota_used) for u in analytics.usage_for(alice)]
+    rollup.roll_up()
+    assert RollupState.watermark() is not None
+    assert [(u.today, u.week, u.quota_used) for u in analytics.usage_for(alice)] == before
