@@ -147,7 +147,7 @@ def response_headers(upstream: requests.Response) -> tuple[list[tuple[str, str]]
     return headers, cookies
 
 
-def build_response(upstream: requests.Response, body, streaming: bool) -> HttpResponse:
+def build_response(upstream: requests.Response, body, streaming: bool, head: bool = False) -> HttpResponse:
     if streaming:
         response: HttpResponse = StreamingHttpResponse(body, status=upstream.status_code)
     else:
@@ -168,8 +168,10 @@ def build_response(upstream: requests.Response, body, streaming: bool) -> HttpRe
         for morsel in jar.values():
             response.cookies[morsel.key] = morsel
     length = upstream.headers.get("Content-Length")
-    if not streaming:
+    if streaming or head:
+        # A HEAD answer tells the length of the body a GET would get.
+        if length and length.isdigit():
+            response["Content-Length"] = length
+    else:
         response["Content-Length"] = str(len(body))
-    elif length and length.isdigit():
-        response["Content-Length"] = length
     return response

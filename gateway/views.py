@@ -139,7 +139,13 @@ def _gateway(request: HttpRequest, gate: Gate) -> HttpResponse:
         call.product_id = subscription.product_id
         call.user_id = subscription.user_id
         limits = counters.Limits.of(subscription)
-        decision = counters.admit(subscription.counter_id, limits, subscription.quota_start)
+        try:
+            decision = counters.admit(subscription.counter_id, limits, subscription.quota_start)
+        except Exception:
+            # The counters' store (Redis) is down: keep serving rather than
+            # refuse every call, and say so loudly.
+            log.warning("Rate limit and quota not enforced for call %s: counter store failed", call.request_id)
+            decision = counters.Decision(counters.OK)
         _limit_headers(gate, limits, decision)
         if decision.outcome == counters.RATE:
             return gate.finish(
@@ -224,17 +230,19 @@ def _answer(gate: Gate, upstream, t_backend: float) -> HttpResponse:
         return gate.finish(
             error(502, f"Bad gateway: the backend's response is larger than {max_out} bytes."), Call.BACKEND_ERROR
         )
-    if declared.isdigit() and int(declared) <= proxy.BUFFER_LIMIT or response_has_no_body(gate, upstream):
+    no_body = response_has_no_body(gate, upstream)
+    if declared.isdigit() and int(declared) <= proxy.BUFFER_LIMIT or no_body:
         try:
             content = upstream.raw.read(decode_content=False)
         except Exception:
             content = None
         call.backend_ms = (time.perf_counter() - t_backend) * 1000
-        complete = content is not None and not (declared.isdigit() and len(content) < int(declared))
+        short = not no_body and declared.isdigit() and content is not None and len(content) < int(declared)
+        complete = content is not None and not short
         proxy.done(upstream, complete)
         if not complete:
             return gate.finish(error(502, proxy.unreachable_message()), Call.BACKEND_ERROR)
-        response = proxy.build_response(upstream, content, streaming=False)
+        response = proxy.build_response(upstream, content, streaming=False, head=call.method == "HEAD")
         return gate.finish(response, _outcome(upstream.status_code))
 
     # A large or unsized body streams through; the call is recorded once the

@@ -275,3 +275,18 @@ def test_it_never_sends_one_callers_cookies_to_another(client, echo_api, key, ba
     call(client, "/gateway/echo/items/1", key, headers={"Cookie": "mine=1"})
     assert len(proxy.session().cookies) == 0
     assert echoed(call(client, "/gateway/echo/items/2", key))["headers"].get("cookie", "") == ""
+
+
+def test_a_head_call_gets_the_length_a_get_would_get(client, echo_api, key):
+    response = call(client, "/gateway/echo/items/1", key, method="head")
+    assert response.status_code == 200 and int(response["Content-Length"]) > 0 and response.content == b""
+
+
+def test_it_keeps_serving_when_the_counter_store_fails(client, echo_api, key, monkeypatch):
+    from gateway import counters
+
+    def broken(*args, **kwargs):
+        raise ConnectionError("redis is down")
+
+    monkeypatch.setattr(counters, "admit", broken)
+    assert call(client, "/gateway/echo/items/1", key).status_code == 200
