@@ -166,4 +166,6 @@ def call_detail(request: HttpRequest, call_id: int) -> HttpResponse:
 @require_GET
 @login_required
 def usage(request: HttpRequest) -> HttpResponse:
-    return render(request, "monitoring/partials/usage.html", {"usages": analytics.usage_for(request.user)})
+    # The panel alone for htmx (the profile loads it in place), a page of its own otherwise.
+    template = "monitoring/partials/usage.html" if request.htmx else "monitoring/usage.html"
+    return render(request, template, {"usages": analytics.usage_for(request.user), "nav": "profile"})

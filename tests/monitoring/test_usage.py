@@ -67,3 +67,10 @@ def test_it_counts_the_same_with_rollups(alice, alice_sub, make_call):
     rollup.roll_up()
     assert RollupState.watermark() is not None
     assert [(u.today, u.week, u.quota_used) for u in analytics.usage_for(alice)] == before
+
+
+def test_it_is_a_page_of_its_own_without_htmx_and_the_panel_alone_with_it(client, alice, alice_sub):
+    client.force_login(alice)
+    assert "<html" in client.get(reverse("monitoring-usage")).content.decode()
+    html = client.get(reverse("monitoring-usage"), headers={"HX-Request": "true"}).content.decode()
+    assert "<html" not in html and html.startswith('<section class="mon-usage"')
