@@ -96,6 +96,10 @@ class Send(models.Model):
         return f"{self.method} {self.url} → {self.status or self.error[:40]}"
 
     @property
+    def elapsed_int(self) -> int:
+        return round(self.elapsed_ms or 0)
+
+    @property
     def call(self):
         if not self.request_id:
             return None

@@ -127,6 +127,9 @@ def test_the_sixth_call_within_a_minute_shows_the_429_with_its_countdown(live_se
     assert 0 < first <= 60
     page.wait_for_timeout(2200)
     assert int(countdown.inner_text()) < first
+    rows = page.locator(".console-history tbody tr:not(.empty-row)")
+    assert rows.count() == 6 and "429" in rows.first.inner_text()
+    assert not page.locator(".console-history .empty-row").is_visible()
 
 
 def test_a_missing_required_parameter_shows_a_field_error_and_sends_nothing(live_server, page, live_demo, alice, client):

@@ -159,7 +159,7 @@ def test_a_history_entry_can_be_re_sent(logged_in, backend, echo_api):
     op = echo_api["get"]
     data = {"p_name": "again", "h_name": ["Authorization"], "h_value": ["Bearer tok-123456789"]}
     first = logged_in.post(reverse("console-send", args=[op.pk]), data, **HX).content.decode()
-    assert f'id="console-history-{op.pk}"' in first and 'hx-swap-oob="true"' in first
+    assert f'hx-swap-oob="afterbegin:#console-history-rows-{op.pk}"' in first and "again" in first
     sent = Send.objects.get()
     logged_in.post(reverse("console-send", args=[op.pk]), {"history": sent.pk}, **HX)
     assert [s["path"] for s in backend.seen] == ["/gw/echo/things/again"] * 2
