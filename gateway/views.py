@@ -1,12 +1,39 @@
-"""The gateway: /gateway/{api suffix}/{operation path}.
+"""The gateway: GATEWAY_URL/{api suffix}{operation path}?{query}.
 
 For each request: route (404), key (401), rate limit (429) and quota (403),
-forward (502/504), answer, and record the call whatever happened. Errors are
-JSON in the API Management style: {"statusCode": N, "message": "..."}.
+forward (502/504), answer, and record the call whatever happened.
+
+The contract callers (curl, the Try It console) rely on:
+- the key in the Ocp-Apim-Subscription-Key header or the subscription-key
+  query parameter; neither is forwarded nor recorded;
+- errors the gateway makes are JSON in the API Management style,
+  {"statusCode": N, "message": "..."}: 400 (a path with '..', encoded '/',
+  '\\' or NUL, raw spaces or non-ASCII; CR/LF in a header; a bad
+  Content-Length), 401 (missing or invalid key), 404 "Resource not found"
+  (unknown API, no operation for this verb and path: API Management answers
+  404, not 405, for a verb no operation has), 411 (a chunked body), 413 (a
+  body over GATEWAY_MAX_REQUEST_BYTES), 429 and 403 with Retry-After, 502
+  (backend unreachable, broken or oversized answer), 504 (backend slower
+  than GATEWAY_READ_TIMEOUT); anything else is the backend's own answer,
+  redirects included (passed back, not followed);
+- every answer carries X-Portico-Request-Id, the request_id of its Call
+  record; calls of a product with limits also carry X-RateLimit-Limit,
+  X-RateLimit-Remaining, X-Quota-Limit and X-Quota-Remaining.
+
+The path is forwarded exactly as the caller encoded it, read from the raw
+request line (RAW_URI under gunicorn, REQUEST_URI under uWSGI). Servers that
+do not pass it on (Django's runserver) get the decoded path re-encoded: an
+encoded slash can then not be told from a real one, and is forwarded as one.
+
+URL schemes: an API's allowed schemes (the demo API: HTTPS only) are
+enforced when GATEWAY_ENFORCE_SCHEME is on, which it is by default when DEBUG
+is off; locally everything runs on http. Behind a TLS-terminating proxy set
+SECURE_PROXY_SSL_HEADER so that https calls are seen as such.
 """
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import logging
 import time
@@ -14,7 +41,7 @@ import uuid
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.urls import reverse
+from django.urls import get_resolver, get_script_prefix
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
@@ -91,7 +118,7 @@ def _gateway(request: HttpRequest, gate: Gate) -> HttpResponse:
     raw_path = httputil.raw_path_from_uri(raw_uri) if raw_uri else httputil.requote(request.path)
     raw_query = request.META.get("QUERY_STRING", "")
     query, query_key = httputil.split_key_from_query(raw_query)
-    prefix = reverse("gateway-root")
+    prefix = get_script_prefix() + _gateway_root()
     call.path = (raw_path + ("?" + query if query else ""))[:2000]
 
     if not raw_path.startswith(prefix):
@@ -309,6 +336,12 @@ def _request_headers(request: HttpRequest) -> dict[str, str] | None:
     headers["X-Forwarded-Host"] = request.get_host()
     headers["X-Forwarded-Proto"] = request.scheme or "http"
     return headers
+
+
+@functools.cache
+def _gateway_root() -> str:
+    """'gateway/': where the gateway is mounted, without the script prefix."""
+    return get_resolver().reverse("gateway-root").lstrip("/")
 
 
 def _client_ip(request: HttpRequest) -> str | None:
