@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.utils import timezone
 
 from gateway import services
 from gateway.models import Call, Subscription
@@ -43,12 +44,15 @@ class SubscriptionAdmin(admin.ModelAdmin):
         self.message_user(request, f"{done} subscription(s) reactivated.", messages.SUCCESS)
 
     def save_model(self, request, obj, form, change):
-        # Activating in the form counts as the start of the quota too.
+        # Activating in the form counts as the start of the quota too, and
+        # approving a submitted subscription there tells its owner as the
+        # action does.
+        approved = change and form.initial.get("state") == Subscription.SUBMITTED and obj.state == Subscription.ACTIVE
         if obj.state == Subscription.ACTIVE and not obj.started:
-            from django.utils import timezone
-
             obj.started = timezone.now()
         super().save_model(request, obj, form, change)
+        if approved:
+            services.notify_approved(obj)
 
 
 @admin.register(Call)

@@ -35,6 +35,10 @@ def subscribe(*, user, product: Product, name: str = "") -> Subscription:
 
 def approve(subscription: Subscription) -> None:
     subscription.activate()
+    notify_approved(subscription)
+
+
+def notify_approved(subscription: Subscription) -> None:
     _mail(
         subscription.user.email,
         f"[{settings.SITE_NAME}] Your subscription to {subscription.product.name} is active",

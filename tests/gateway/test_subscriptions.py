@@ -126,3 +126,15 @@ def test_an_unpublished_product_cannot_be_subscribed_to(client, alice, product):
     product.save()
     client.force_login(alice)
     assert client.post(f"/accounts/subscriptions/new/{product.slug}/").status_code == 404
+
+
+def test_approving_in_the_change_form_also_emails_the_developer(admin_client, alice, unlimited):
+    subscription = Subscription.objects.create(user=alice, product=unlimited, name="Prod")
+    response = admin_client.post(
+        f"/admin/gateway/subscription/{subscription.pk}/change/",
+        {"user": alice.pk, "product": unlimited.pk, "name": "Prod", "state": "active"},
+    )
+    assert response.status_code == 302
+    subscription.refresh_from_db()
+    assert subscription.is_active and subscription.started
+    assert mail.outbox[-1].to == ["alice@example.com"]
