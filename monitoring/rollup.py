@@ -96,9 +96,9 @@ def roll_up(now: datetime | None = None, lag: timedelta = DEFAULT_LAG, rebuild: 
     start = None if rebuild else RollupState.watermark()
     if start is None:
         first = Call.objects.order_by("created").values_list("created", flat=True).first()
+        # A rebuild starts at the oldest raw record kept: the rollups of hours
+        # already pruned stay (prune cuts at whole hours, so none is partial).
         start = floor_to(first, 3600) if first else until
-        if rebuild:
-            CallRollup.objects.all().delete()
     while start < until:
         end = min(floor_to(start, 86400) + DAY, until)
         with transaction.atomic():
@@ -119,7 +119,7 @@ def prune(now: datetime | None = None, result: Result | None = None) -> Result:
     result = result or Result()
     watermark = RollupState.watermark()
     if watermark is not None:
-        cutoff = min(now - timedelta(days=settings.CALL_RETENTION_DAYS), watermark)
+        cutoff = floor_to(min(now - timedelta(days=settings.CALL_RETENTION_DAYS), watermark), 3600)
         result.raw_deleted, _ = Call.objects.filter(created__lt=cutoff).delete()
     cutoff = now - timedelta(days=settings.ROLLUP_RETENTION_DAYS)
     result.rollups_deleted, _ = CallRollup.objects.filter(bucket__lt=cutoff).delete()

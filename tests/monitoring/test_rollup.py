@@ -106,3 +106,13 @@ def test_it_gives_the_same_figures_from_rollups_as_from_raw_records(make_call, a
                 raw_only = analytics.dashboard(filters)
                 RollupState.objects.filter(pk=1).update(rolled_until=watermark)
                 assert figures(with_rollups) == figures(raw_only), (lookups, span, end)
+
+
+def test_it_rebuilds_without_losing_pruned_hours(client, admin_user, make_call, alice_sub, settings):
+    settings.CALL_RETENTION_DAYS = 2
+    make_call(alice_sub, ago=timedelta(days=5))
+    make_call(alice_sub, ago=timedelta(days=1))
+    call_command("rollup_calls")
+    call_command("rollup_calls", "--rebuild", "--no-prune")
+    client.force_login(admin_user)
+    assert totals(client, range="7d")[0] == 2

@@ -16,7 +16,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--lag-minutes", type=int, default=5, help="Leave hours that ended less than this ago.")
-        parser.add_argument("--rebuild", action="store_true", help="Recompute every rollup from the raw records kept.")
+        parser.add_argument("--rebuild", action="store_true", help="Recompute the rollups of every hour that still has raw records.")
         parser.add_argument("--no-prune", action="store_true", help="Keep raw records past the retention period.")
 
     def handle(self, *args, lag_minutes: int, rebuild: bool, no_prune: bool, **options):
