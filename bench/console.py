@@ -24,6 +24,7 @@ import sys
 import tempfile
 import threading
 import time
+import timeit
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -45,6 +46,7 @@ django.setup()
 
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 
 from apis.models import Api, Operation  # noqa: E402
@@ -122,10 +124,15 @@ def main() -> None:
         for name in ("build", "read", "save", "render"):
             parts.setdefault(name, []).append(t[name])
         overhead.append(total - t["gateway"])
-    print(f"Console overhead, 10 KB JSON response, {RUNS} sends (in-process gateway, SQLite/PG as configured):")
+    print(f"Console overhead, 10 KB JSON response, {RUNS} sends (in-process gateway, {connection.vendor}):")
     print(f"  overhead p50 {percentile(overhead, 50):6.2f} ms   p95 {percentile(overhead, 95):6.2f} ms   (target p50 < 5 ms)")
     print(f"  gateway  p50 {percentile(gateway, 50):6.2f} ms   total p50 {percentile(wall, 50):6.2f} ms")
     print("  inside the view, p50: " + ", ".join(f"{k} {percentile(v, 50):.2f} ms" for k, v in parts.items()))
+
+    # How fast this machine is right now: scale the figures above by it.
+    # (sum(range(10000)) takes about 0.1 ms on an idle, recent laptop core.)
+    reference = min(timeit.repeat("sum(range(10000))", number=100, repeat=5)) / 100 * 1000
+    print(f"  machine reference: sum(range(10000)) {reference:.3f} ms, load average {os.getloadavg()[0]:.1f}")
 
     big_send = f"/console/{big.pk}/send/"
     runs = []

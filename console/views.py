@@ -217,7 +217,8 @@ def console_send(request: HttpRequest, operation_id: int) -> HttpResponse:
         size=result.size,
         response_headers=result.headers,
         content_type=result.header("Content-Type")[:200],
-        body=result.body,
+        # Kept only when the page offers it as a download: binary, or larger than the page shows.
+        body=result.body if needs_download(result) else b"",
         complete=result.complete,
         request_id=next((result.header(h) for h in REQUEST_ID_HEADERS if result.header(h)), "")[:64],
     )
@@ -230,6 +231,7 @@ def console_send(request: HttpRequest, operation_id: int) -> HttpResponse:
         # The call went through; losing its history entry must not hide the answer.
         log.exception("console: could not keep send of %s", built.url)
         sent.pk = None
+    sent.body = result.body  # the page shows it whole or in part, stored or not
     t_saved = time.perf_counter()
     response = answer(request, operation, state, sent=sent)
     done = time.perf_counter()
@@ -247,6 +249,15 @@ def console_send(request: HttpRequest, operation_id: int) -> HttpResponse:
         ]
     )
     return response
+
+
+def needs_download(result) -> bool:
+    content_type = result.header("Content-Type")
+    return (
+        not result.complete
+        or len(result.body) > show.SHOW_CAP
+        or show.kind_of(content_type, result.body[:4096]) == "binary"
+    )
 
 
 def answer(request: HttpRequest, operation: Operation, state: forms.State, **kwargs) -> HttpResponse:
