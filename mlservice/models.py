@@ -11,7 +11,6 @@ import base64
 import hmac
 import secrets
 import uuid
-from datetime import timedelta
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models

@@ -213,6 +213,9 @@ class Runner:
             writer.writerow(header + hashing.feature_names(column, bits))
             counts = hasher.count_strings
             writerow = writer.writerow
+            # Wide rows (a large bitsize) are slow: then look at the clock after
+            # every row, so the heartbeat never misses the lease.
+            check_every = ROWS_PER_CHECK if bits <= 12 else 1
             for row in reader:
                 if len(row) != width:
                     if not row:
@@ -227,7 +230,7 @@ class Runner:
                 row.extend(counts(row[position]))
                 writerow(row)
                 rows += 1
-                if rows % ROWS_PER_CHECK == 0:
+                if rows % check_every == 0:
                     self.job.rows = rows
                     self.maybe_beat(rows)
         except csv.Error as e:
