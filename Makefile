@@ -53,8 +53,11 @@ run: setup node_modules/.installed
 test: install-test browser node_modules/.installed
 	CACHE_KEY_PREFIX=portico-test-$$$$ $(BIN)/python -m pytest $(PYTEST_ARGS)
 
-bench: install-test
+bench: install-test node_modules/.installed
 	$(BIN)/python bench/catalog.py
+	$(BIN)/python bench/hashing.py
+	$(BIN)/python bench/rrs.py
+	$(BIN)/python bench/bes.py
 
 lint: install-test
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
