@@ -83,6 +83,10 @@ class DashboardForm(forms.Form):
         else:
             data["end"] = timezone.now()
             data["start"] = data["end"] - DELTAS[preset]
+            if DELTAS[preset] > analytics.RAW_MAX:
+                # Charts of these ranges have hourly bars: start on the hour so
+                # the first bar is a whole hour like the others.
+                data["start"] = analytics.floor_to(data["start"], 3600)
         api, operation = data.get("api"), data.get("operation")
         if api and operation and operation.api_id != api.pk:
             self.add_error("operation", f"This operation is not part of {api.name}.")
