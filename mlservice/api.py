@@ -193,3 +193,11 @@ def start_job(request: HttpRequest, service: WebService, job_id: str) -> HttpRes
             "jobid",
         )
     return HttpResponse(status=200)
+
+
+@csrf_exempt
+def unknown_endpoint(request: HttpRequest, rest: str = "") -> JsonResponse:
+    """Any other URL under /workspaces/: AzureML's NotFound, not Django's HTML page."""
+    return error_response(
+        ServiceError("NotFound", "EndpointNotFound", "No such endpoint. The service answers .../execute, .../swagger.json and .../jobs.")
+    )

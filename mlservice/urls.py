@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import path, re_path
 
 from mlservice import api, views
 
@@ -12,6 +12,7 @@ urlpatterns = [
     path(f"{service}/jobs", api.jobs, name="mlservice-jobs"),
     path(f"{service}/jobs/<str:job_id>", api.job, name="mlservice-job"),
     path(f"{service}/jobs/<str:job_id>/start", api.start_job, name="mlservice-start-job"),
+    re_path(r"^workspaces/(?P<rest>.*)$", api.unknown_endpoint),
     path("", views.service_list, name="mlservice-services"),
     path("services/<str:service_id>/", views.service_detail, name="mlservice-service"),
     path("services/<str:service_id>/keys", views.reveal_keys, name="mlservice-keys"),

@@ -204,3 +204,8 @@ def test_a_wrong_method_is_an_azureml_error_not_a_django_page(client, service):
     response = client.get(f"/ml{service.base_path}/execute?api-version=2.0", headers={"Authorization": f"Bearer {service.primary_key}"})
     assert response.status_code == 405
     assert response.json()["error"]["code"] == "BadArgument"
+
+
+def test_an_unknown_endpoint_answers_in_azureml_shape(client, service):
+    response = client.post(f"/ml{service.base_path}/score?api-version=2.0", {}, content_type="application/json")
+    assert_error(response, 404, "NotFound", "EndpointNotFound")
