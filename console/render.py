@@ -89,7 +89,8 @@ def show(content_type: str, body: bytes, complete: bool = True) -> Shown:
 
 
 MARKUP_TOKEN_RE = re.compile(r"(?P<comment><!--.*?-->)|(?P<tag></?[A-Za-z!?][^<>]*>)", re.S)
-ATTR_RE = re.compile(r'([\w:.-]+)(=)("[^"]*"|\'[^\']*\')')
+# Applied to the escaped tag, where quotes are entities.
+ATTR_RE = re.compile(r"([\w:.-]+)(=)(&quot;.*?&quot;|&#x27;.*?&#x27;)")
 
 
 def highlight_markup(text: str) -> str:

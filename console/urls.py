@@ -9,4 +9,5 @@ urlpatterns = [
     path("<int:operation_id>/send/", views.console_send, name="console-send"),
     path("sends/<int:pk>/load/", views.history_load, name="console-load"),
     path("sends/<int:pk>/body/", views.send_body, name="console-body"),
+    path("sends/<int:pk>/call/", views.send_call, name="console-call"),
 ]

@@ -8,7 +8,8 @@ import time
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db import DatabaseError, transaction
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import NoReverseMatch, reverse
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET, require_POST
@@ -309,3 +310,19 @@ def send_body(request: HttpRequest, pk: int) -> HttpResponse:
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     response["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+@login_required
+@require_GET
+def send_call(request: HttpRequest, pk: int) -> HttpResponse:
+    """From a console send to the gateway's record of the same call (monitoring, for staff)."""
+    if not request.user.is_staff:
+        raise Http404("Call records are shown to administrators.")
+    sent = get_object_or_404(Send, pk=pk)
+    call = sent.call
+    if call is None:
+        raise Http404("The gateway has not recorded this call (yet).")
+    try:
+        return HttpResponseRedirect(reverse("monitoring-call", args=[call.pk]))
+    except NoReverseMatch:  # monitoring not installed
+        return HttpResponseRedirect(reverse("admin:gateway_call_change", args=[call.pk]))

@@ -59,6 +59,23 @@
       } catch (e) { /* not JSON after all: leave the text as it is */ }
     });
   }
+  // A console request that fails on the way (network down, server error) would
+  // otherwise change nothing on the page: say so where the answer would go.
+  function failed(e) {
+    var console_ = e.detail.elt && e.detail.elt.closest && e.detail.elt.closest(".console");
+    var result = console_ && console_.querySelector(".console-result");
+    if (!result) return;
+    var p = document.createElement("p");
+    p.className = "notice error";
+    p.setAttribute("role", "alert");
+    var xhr = e.detail.xhr;
+    p.textContent = xhr && xhr.status
+      ? "The portal answered " + xhr.status + " " + (xhr.statusText || "") + ". Reload the page and try again."
+      : "The portal could not be reached. Check your connection and try again.";
+    result.replaceChildren(p);
+  }
+  document.addEventListener("htmx:responseError", failed);
+  document.addEventListener("htmx:sendError", failed);
   document.addEventListener("DOMContentLoaded", function () { start(document); pretty(document); });
   document.addEventListener("htmx:load", function (e) { start(e.target); pretty(e.target); });
 })();

@@ -187,3 +187,16 @@ def test_a_turned_off_console_says_so_on_the_operation_page(client, demo_api):
     op.save()
     html = client.get(op.get_absolute_url()).content.decode()
     assert "The Try It console is turned off" in html and 'name="p_workspace"' not in html
+
+
+def test_staff_can_follow_a_send_to_the_gateways_call_record(client, admin_user, alice, backend, echo_api):
+    from gateway.models import Call
+
+    client.force_login(alice)
+    client.post(reverse("console-send", args=[echo_api["get"].pk]), {"p_name": "x"}, **HX)
+    sent = Send.objects.get()
+    call = Call.objects.create(request_id=sent.request_id, method="GET", path="/x", status=200, outcome="success", total_ms=1)
+    assert client.get(reverse("console-call", args=[sent.pk])).status_code == 404  # developers: not theirs to see
+    client.force_login(admin_user)
+    response = client.get(reverse("console-call", args=[sent.pk]))
+    assert response.status_code == 302 and response["Location"].endswith(f"/{call.pk}/")
