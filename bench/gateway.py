@@ -183,12 +183,24 @@ def main() -> None:
         for port in (fast, slow, web):
             wait_port(port)
         base = f"http://127.0.0.1:{web}"
-        # Warm up every worker's catalog, sessions and connections.
-        wrk(f"{base}/gateway/fast/score/1", 32, 2, key)
-        wrk(f"{base}/bare/score/1", 32, 1, None)
+        # Every worker must have booted (Django loaded) before measuring; then
+        # warm up their catalogs, sessions and connections.
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            out = subprocess.run(
+                ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", f"Ocp-Apim-Subscription-Key: {key}",
+                 f"{base}/gateway/fast/score/1"], capture_output=True, text=True, timeout=10,
+            ).stdout
+            if out == "200":
+                break
+            time.sleep(0.2)
+        workers = int(env.get("WEB_CONCURRENCY") or os.cpu_count() or 2)
+        wrk(f"{base}/gateway/fast/score/1", 64, max(3, 2 * workers), key)
+        wrk(f"{base}/gateway/slow/score/1", 64, 2, key)
+        wrk(f"{base}/bare/score/1", 32, 2, None)
 
         rows = []
-        for c in [int(c) for c in args.concurrency.split(",")]:
+        for c in [int(c) for c in args.concurrency.split(",") if c]:
             rows.append(("direct", c, wrk(f"http://127.0.0.1:{fast}/score/1", c, seconds, None)))
             rows.append(("bare proxy view", c, wrk(f"{base}/bare/score/1", c, seconds, None)))
             rows.append(("gateway", c, wrk(f"{base}/gateway/fast/score/1", c, seconds, key)))
