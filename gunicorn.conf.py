@@ -17,8 +17,10 @@ bind = os.getenv("GUNICORN_BIND", f"{os.getenv('HOST', '127.0.0.1')}:{os.getenv(
 worker_class = "gthread"
 # Two processes per core, 64 threads each: on the 2-core bench machine this
 # beat 2x128 and 8x32 for the 200 ms backend (fewer threads fighting over each
-# process's GIL, enough of them to keep 200+ calls waiting).
-workers = int(os.getenv("WEB_CONCURRENCY", str(2 * multiprocessing.cpu_count())))
+# process's GIL, enough of them to keep 200+ calls waiting). Without Redis the
+# rate-limit and quota counters live in each process's memory, so there is
+# one process unless WEB_CONCURRENCY says otherwise.
+workers = int(os.getenv("WEB_CONCURRENCY") or (2 * multiprocessing.cpu_count() if os.getenv("REDIS_URL") else 1))
 threads = int(os.getenv("GUNICORN_THREADS", "64"))
 # Keep-alive connections each hold a thread while idle; keep that short.
 keepalive = int(os.getenv("GUNICORN_KEEPALIVE", "5"))
@@ -33,6 +35,15 @@ limit_request_field_size = 8190
 accesslog = os.getenv("GUNICORN_ACCESSLOG") or None  # the access log would show query strings (keys)
 errorlog = "-"
 forwarded_allow_ips = os.getenv("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+
+def on_starting(server):
+    if server.cfg.workers > 1 and not os.getenv("REDIS_URL"):
+        server.log.warning(
+            "%d workers without REDIS_URL: each keeps its own rate-limit and quota counters, "
+            "so limits are not exact. Set REDIS_URL.",
+            server.cfg.workers,
+        )
 
 
 def worker_exit(server, worker):

@@ -7,7 +7,8 @@
 
 Everything runs on loopback: two tiny asyncio backends (one answers at once,
 one after 200 ms), the portal under gunicorn (gunicorn.conf.py, with a fresh
-SQLite database in a temporary directory), and wrk as the load generator.
+SQLite database in a temporary directory, counters in the local Redis under a
+prefix of their own), and wrk as the load generator.
 Each run is bounded by wrk's duration; every process started here is stopped
 at the end.
 
@@ -101,7 +102,10 @@ SETUP = """
 from django.contrib.auth import get_user_model
 from apis.models import Api, Operation, Product
 from gateway import services
-product = Product.objects.create(name="Bench", slug="bench")
+# Limits far above what the bench reaches, so that every call goes through
+# the counters as a real one does.
+product = Product.objects.create(name="Bench", slug="bench", rate_limit_calls=5000, rate_limit_period=1,
+                                 quota_calls=10**9, quota_period=86400)
 for suffix, port in (("fast", {fast}), ("slow", {slow})):
     api = Api.objects.create(name=suffix, slug=suffix, path=suffix, service_url=f"http://127.0.0.1:{{port}}", url_schemes="http")
     api.products.add(product)
@@ -164,6 +168,10 @@ def main() -> None:
         PORT=str(web),
     )
     env.pop("DATABASE_URL", None)
+    # Shared counters, as in production with several workers (a prefix of its
+    # own; the keys expire by themselves).
+    env.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
+    env["CACHE_KEY_PREFIX"] = f"portico-bench-{os.getpid()}"
     env.update(item.split("=", 1) for item in args.set)
     if args.workers:
         env["WEB_CONCURRENCY"] = str(args.workers)
@@ -194,7 +202,7 @@ def main() -> None:
             if out == "200":
                 break
             time.sleep(0.2)
-        workers = int(env.get("WEB_CONCURRENCY") or os.cpu_count() or 2)
+        workers = int(env.get("WEB_CONCURRENCY") or 2 * (os.cpu_count() or 1))
         wrk(f"{base}/gateway/fast/score/1", 64, max(3, 2 * workers), key)
         wrk(f"{base}/gateway/slow/score/1", 64, 2, key)
         wrk(f"{base}/bare/score/1", 32, 2, None)

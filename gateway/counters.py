@@ -11,9 +11,12 @@ A call refused by one limit consumes neither: only admitted calls count.
 
 from __future__ import annotations
 
+import itertools
+import os
 import secrets
 import threading
 import time
+import weakref
 from dataclasses import dataclass
 
 from django.core.cache import cache as default_cache
@@ -100,7 +103,10 @@ class Decision:
 
 
 _lock = threading.Lock()
-_scripts: dict[int, object] = {}
+# Members of the sliding-window sorted set must be unique per call.
+_serial = itertools.count()
+_process = secrets.token_hex(4)
+_scripts: dict[int, tuple] = {}
 
 
 def admit(counter_id: str, lim: Limits, started: float, now: float | None = None, cache=None) -> Decision:
@@ -119,12 +125,15 @@ def admit(counter_id: str, lim: Limits, started: float, now: float | None = None
 
 
 def _admit_redis(cache, rate_key, quota_key, lim: Limits, window, now: float) -> Decision:
-    rate_key = cache.make_and_validate_key(rate_key)
-    quota_key = cache.make_and_validate_key(quota_key)
-    client = cache._cache.get_client(rate_key, write=True)
-    script = _scripts.get(id(client.connection_pool))
-    if script is None:
-        script = _scripts[id(client.connection_pool)] = client.register_script(LUA)
+    rate_key, quota_key = cache.make_key(rate_key), cache.make_key(quota_key)
+    found = _scripts.get(id(cache))
+    if found is None or found[0]() is not cache:
+        # One client and one registered script per cache object (Django has
+        # one per thread): building a Redis client per call, as Django's
+        # backend does, costs more than the call itself.
+        client = cache._cache.get_client(None, write=True)
+        found = _scripts[id(cache)] = (weakref.ref(cache), client, client.register_script(LUA))
+    _, client, script = found
     quota_ttl = int(window.end - now) + 60 if window else 0
     code, wait, rate_left, quota_left = script(
         keys=[rate_key, quota_key],
@@ -134,7 +143,7 @@ def _admit_redis(cache, rate_key, quota_key, lim: Limits, window, now: float) ->
             lim.rate_period or 0,
             lim.quota_calls if lim.quota_calls is not None else -1,
             quota_ttl,
-            f"{now!r}:{secrets.token_hex(4)}",
+            f"{now!r}:{next(_serial)}:{os.getpid()}:{_process}",
         ],
         client=client,
     )
