@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import logging
+import os
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 
 import requests
 from django.conf import settings
+from django.db import close_old_connections
 
 from console.build import BuiltRequest
 from console.transport import InProcessAdapter
@@ -49,13 +54,56 @@ def session() -> requests.Session:
     return s
 
 
+_pool: ThreadPoolExecutor | None = None
+_pool_pid = 0
+_pool_lock = threading.Lock()
+
+
+def _executor() -> ThreadPoolExecutor:
+    # One small pool per process, made after the server forks its workers.
+    global _pool, _pool_pid
+    with _pool_lock:
+        if _pool is None or _pool_pid != os.getpid():
+            size = int(getattr(settings, "CONSOLE_SEND_THREADS", 8))
+            _pool, _pool_pid = ThreadPoolExecutor(size, thread_name_prefix="console-send"), os.getpid()
+        return _pool
+
+
 def send(built: BuiltRequest) -> Result:
-    """Send it, never raising: network trouble becomes Result.error."""
+    """Send it and read the answer within CONSOLE_TIMEOUT, never raising.
+
+    The exchange runs on a small pool of the console's own threads (never the
+    server's), so that the deadline holds even when the in-process gateway
+    waits on a slow backend longer than the console is willing to: the
+    developer gets a message at the deadline and the exchange is told to stop.
+    """
+    connect, read, total = timeouts()
+    started = time.perf_counter()
+    result = Result(url=built.url, method=built.method)
+    cancelled = threading.Event()
+    future = _executor().submit(_exchange_in_thread, built, result, started + total, cancelled)
+    try:
+        future.result(timeout=total + 0.25)
+    except FutureTimeout:
+        cancelled.set()
+        # The worker may still write to its Result: answer with a fresh one.
+        result = Result(url=built.url, method=built.method)
+        result.error = f"The gateway did not answer within {total:g} seconds."
+    result.elapsed_ms = (time.perf_counter() - started) * 1000
+    return result
+
+
+def _exchange_in_thread(built: BuiltRequest, result: Result, deadline: float, cancelled: threading.Event) -> None:
+    try:
+        _exchange(built, result, deadline, cancelled)
+    finally:
+        # This thread is no request: close its database connection as a request would.
+        close_old_connections()
+
+
+def _exchange(built: BuiltRequest, result: Result, deadline: float, cancelled: threading.Event) -> None:
     connect, read, total = timeouts()
     cap = int(getattr(settings, "CONSOLE_DOWNLOAD_CAP", 10 * 1024 * 1024))
-    result = Result(url=built.url, method=built.method)
-    started = time.perf_counter()
-    deadline = started + total
     try:
         with session() as s:
             prepared = s.prepare_request(
@@ -84,7 +132,7 @@ def send(built: BuiltRequest) -> Result:
                         result.complete = False
                         del body[cap:]
                         break
-                    if time.perf_counter() > deadline:
+                    if time.perf_counter() > deadline or cancelled.is_set():
                         result.complete = False
                         result.error = f"The response was still arriving after {total:g} seconds: stopped reading."
                         break
@@ -101,8 +149,6 @@ def send(built: BuiltRequest) -> Result:
     except Exception as e:  # the in-process gateway raised: say so rather than a 500
         log.exception("console send to %s failed", built.url)
         result.error = f"The gateway failed while handling the request ({type(e).__name__})."
-    result.elapsed_ms = (time.perf_counter() - started) * 1000
-    return result
 
 
 def _accept_encoding(built: BuiltRequest) -> str:

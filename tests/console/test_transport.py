@@ -8,7 +8,8 @@ from django.urls import reverse
 from console.models import Send
 from gateway.models import Call
 
-pytestmark = pytest.mark.django_db
+# The exchange runs on the console's own threads, which must see the test's rows.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 HX = {"HTTP_HX_REQUEST": "true"}
 
@@ -57,3 +58,14 @@ def test_the_gateways_own_errors_show_as_responses(client, alice, proxied):
     client.force_login(alice)
     html = client.post(reverse("console-send", args=[proxied["get"].pk]), {"p_name": "x"}, **HX).content.decode()
     assert "401" in html and "missing subscription key" in html
+
+
+def test_a_backend_slower_than_the_console_timeout_is_cut_off_at_the_deadline(client, alice, proxied, settings):
+    import time
+
+    settings.CONSOLE_TIMEOUT = 2  # the tiny server's /slow takes 6 s; the gateway would wait 60
+    client.force_login(alice)
+    started = time.monotonic()
+    html = client.post(reverse("console-send", args=[proxied["slow"].pk]), {}, **HX).content.decode()
+    assert time.monotonic() - started < 4
+    assert "did not answer within 2 seconds" in html
