@@ -108,6 +108,9 @@ GATEWAY_RECORD_ASYNC = envbool("GATEWAY_RECORD_ASYNC", True)
 # "http" sends over the network instead, for a gateway on other hosts.
 CONSOLE_TRANSPORT = os.getenv("CONSOLE_TRANSPORT", "inprocess")
 CONSOLE_TIMEOUT = envfloat("CONSOLE_TIMEOUT", 30)
+# The console's own threads per process for sending (never the server's); at
+# most this many Sends wait on the gateway at once, the others queue.
+CONSOLE_SEND_THREADS = envint("CONSOLE_SEND_THREADS", 8)
 # The most of a response body the console reads and keeps for download.
 CONSOLE_DOWNLOAD_CAP = envint("CONSOLE_DOWNLOAD_CAP", 10 * 1024 * 1024)
 # The embedded AzureML-compatible web service, the demo API's backend.
