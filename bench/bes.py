@@ -104,13 +104,19 @@ def main() -> None:
         # Sample VmHWM (monotonic) until the worker exits; ru_maxrss would
         # also count the bench process's pages the child had before its exec.
         peak = 0.0
-        while worker.poll() is None:
+        while True:
             peak = max(peak, peak_rss_mb(worker.pid))
+            pid, _, usage = os.wait4(worker.pid, os.WNOHANG)
+            if pid:
+                break
             time.sleep(0.05)
         wall = time.perf_counter() - t
+        cpu = usage.ru_utime + usage.ru_stime
         job = BatchJob.objects.get(job_id=job_id)
         print(f"job: {job.state} {job.details or ''}".strip())
         print(f"worker wall time: {wall:.1f} s ({job.rows / wall:,.0f} rows/s), peak RSS: {peak:.0f} MB")
+        # CPU time does not depend on how busy the machine is; wall time does.
+        print(f"worker CPU time: {cpu:.1f} s ({job.rows / cpu:,.0f} rows per CPU second); load average {os.getloadavg()[0]:.1f}")
 
         output = container.get_blob_client("output.csv").download_blob()
         lines = 0

@@ -11,6 +11,7 @@ Both sides produce each row's 2^bits counts; VW's side is its Python API
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import sys
 import time
@@ -70,7 +71,7 @@ def main() -> None:
     args = parser.parse_args()
     texts = reviews(args.rows)
     words = sum(len(t.split()) for t in texts) / len(texts)
-    print(f"{len(texts)} rows, {words:.0f} words per row on average, N-grams 2")
+    print(f"{len(texts)} rows, {words:.0f} words per row on average, N-grams 2; load average {os.getloadavg()[0]:.1f}")
     print(f"{'bits':>4}  {'ours rows/s':>12}  {'vowpalwabbit rows/s':>20}  {'ratio':>6}")
     for bits in (3, 10):
         a = min(ours(texts, bits, 2) for _ in range(2))

@@ -104,7 +104,7 @@ def main() -> None:
         check = requests.post(url, data=BODY, headers={"Content-Type": "application/json", "Authorization": f"Bearer {demo['api_key']}"}, timeout=10)
         assert check.json()["Results"]["output1"]["value"]["Values"][0][1:] == ["1", "1", "2", "2", "0", "2", "0", "1"], check.text
         run(url, demo["api_key"], 4, 200)  # warm up
-        print(f"server: {args.server}; one-row RRS requests, {args.requests} per run")
+        print(f"server: {args.server}; one-row RRS requests, {args.requests} per run; load average {os.getloadavg()[0]:.1f}")
         print(f"{'concurrency':>11}  {'p50 ms':>7}  {'p99 ms':>7}  {'req/s':>7}  errors")
         for concurrency in (1, 16):
             total = args.requests if concurrency > 1 else max(200, args.requests // 4)
