@@ -46,6 +46,24 @@
     }
     return out + escapeHtml(text.slice(last));
   }
+  // JSON.stringify(v, null, 2), except that a short array of plain values
+  // stays on one line: a row of hashed features reads "[1, 1, 2, 2, 0, 2, 0, 1]".
+  function format(value, indent) {
+    var pad = indent + "  ";
+    if (Array.isArray(value)) {
+      if (!value.length) return "[]";
+      var plain = value.every(function (x) { return x === null || typeof x !== "object"; });
+      var line = plain && "[" + value.map(function (x) { return JSON.stringify(x); }).join(", ") + "]";
+      if (line && line.length + indent.length <= 100) return line;
+      return "[\n" + value.map(function (x) { return pad + format(x, pad); }).join(",\n") + "\n" + indent + "]";
+    }
+    if (value !== null && typeof value === "object") {
+      var keys = Object.keys(value);
+      if (!keys.length) return "{}";
+      return "{\n" + keys.map(function (k) { return pad + JSON.stringify(k) + ": " + format(value[k], pad); }).join(",\n") + "\n" + indent + "}";
+    }
+    return JSON.stringify(value);
+  }
   function pretty(root) {
     var blocks = Array.prototype.slice.call(root.querySelectorAll('pre[data-pretty="json"]'));
     if (root.matches && root.matches('pre[data-pretty="json"]')) blocks.push(root);
@@ -54,7 +72,7 @@
       var text = pre.textContent;
       try {
         // JSON.parse would round integers past 2^53: keep such text as it came.
-        var shown = /\d{16,}/.test(text) ? text : JSON.stringify(JSON.parse(text), null, 2);
+        var shown = /\d{16,}/.test(text) ? text : format(JSON.parse(text), "");
         pre.innerHTML = highlightJson(shown);
       } catch (e) { /* not JSON after all: leave the text as it is */ }
     });
