@@ -58,6 +58,7 @@ bench: install-test node_modules/.installed
 	$(BIN)/python bench/hashing.py
 	$(BIN)/python bench/rrs.py
 	$(BIN)/python bench/bes.py
+	$(BIN)/python bench/console.py
 
 lint: install-test
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
