@@ -68,18 +68,35 @@ def build_charts(report: analytics.Report) -> dict:
             scale=byte_scale,
             local=local,
         ),
-        "rows": [
-            {
-                "start": b,
-                "outcomes": [report.by_outcome[o][i] for o in analytics.OUTCOMES],
-                "total": sum(report.by_outcome[o][i] for o in analytics.OUTCOMES),
-                "latency": [report.latency[k][i] for k in report.latency],
-                "bytes_in": report.bandwidth["in"][i],
-                "bytes_out": report.bandwidth["out"][i],
-            }
-            for i, b in enumerate(report.buckets)
-        ],
+        "tables": chart_tables(report, unit),
     }
+
+
+def chart_tables(report: analytics.Report, unit: str) -> dict[str, str]:
+    labels = [timezone.localtime(b).strftime("%a %d %H:%M") for b in report.buckets]
+    first = f"{unit.capitalize()} starting"
+    outcomes = analytics.OUTCOMES
+    calls = [
+        [label, *[report.by_outcome[o][i] for o in outcomes], sum(report.by_outcome[o][i] for o in outcomes)]
+        for i, label in enumerate(labels)
+    ]
+    latency = [[label, *[fmt_ms(report.latency[k][i]) for k in report.latency]] for i, label in enumerate(labels)]
+    bandwidth = [[label, report.bandwidth["in"][i], report.bandwidth["out"][i]] for i, label in enumerate(labels)]
+    return {
+        "calls": charts.table(
+            f"Calls per {unit} by outcome", [first, *[analytics.OUTCOME_LABELS[o] for o in outcomes], "Calls"], calls
+        ),
+        "latency": charts.table(
+            f"Response time per {unit}, milliseconds",
+            [first, "p50 (ms)", "p95 (ms)", "Backend p50 (ms)", "Backend p95 (ms)"],
+            latency,
+        ),
+        "bandwidth": charts.table(f"Bytes per {unit}", [first, "In (bytes)", "Out (bytes)"], bandwidth),
+    }
+
+
+def fmt_ms(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1f}"
 
 
 def bucket_name(seconds: int) -> str:
