@@ -62,6 +62,7 @@ def main() -> None:
     os.environ["DATABASE_URL"] = f"sqlite:///{tmp}/bench.sqlite3"
     os.environ["PORTAL_VAR_DIR"] = str(tmp)
     os.environ["ALLOWED_HOSTS"] = "testserver"
+    os.environ["MLSERVICE_DEMO_INPUT"] = "0"  # leave any `make run` Azurite alone
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
     import django
 

@@ -6,6 +6,10 @@ and the console keep working across `make run`s.
 
 from __future__ import annotations
 
+import json
+import logging
+import time
+
 from django.conf import settings
 from django.db import transaction
 
@@ -30,12 +34,32 @@ def load(api=None) -> WebService:
     return service
 
 
+DEMO_CONTAINER = "demo"
+DEMO_INPUT = "Col2\nThis is a good day\nThis book was a great read\nNot worth the money, sadly\n"
+
+
+def bes_example() -> str:
+    connection = settings.MLSERVICE_DEMO_CONNECTION_STRING
+    body = {
+        "Input": {"ConnectionString": connection, "RelativeLocation": f"/{DEMO_CONTAINER}/input.csv"},
+        "Outputs": {"output1": {"ConnectionString": connection, "RelativeLocation": f"/{DEMO_CONTAINER}/results.csv"}},
+        "GlobalParameters": {},
+    }
+    return json.dumps(body, indent=2)
+
+
 def prefill_console(api, service: WebService) -> None:
-    """Default the demo operations' workspace and service parameters to the demo's ids.
+    """Default the demo operations' workspace and service parameters to the demo's ids,
+    and make BES Submit's example point at the local Azurite's demo input.
 
     The API key is not prefilled: parameter defaults are shown to every developer.
+    (The Azurite key in the example is the public, well-known development key.)
     """
-    from apis.models import Parameter
+    from apis.models import Parameter, RequestRepresentation
+
+    RequestRepresentation.objects.filter(
+        operation__api=api, operation__url_template__endswith="/jobs?api-version={apiversion}"
+    ).update(example=bes_example())
 
     Parameter.objects.filter(operation__api=api, name="workspace", location=Parameter.TEMPLATE).update(
         default_value=service.workspace_id
@@ -64,3 +88,33 @@ def describe(service: WebService) -> str:
         f"  API key:      {service.primary_key}\n"
         f"  RRS:          {settings.MLSERVICE_URL}{service.base_path}/execute?api-version=2.0&details=true"
     )
+
+
+log = logging.getLogger(__name__)
+
+
+def ensure_demo_input(*, attempts: int = 20, wait: float = 1.0) -> bool:
+    """Upload the demo input CSV to the demo storage if it is not there yet.
+
+    Called by the worker as it starts (in a thread): under `make run` Azurite
+    starts at the same time, so it is tried for a while. Best effort only.
+    """
+    from azure.core.exceptions import AzureError
+    from azure.storage.blob import BlobServiceClient
+
+    for _ in range(attempts):
+        try:
+            client = BlobServiceClient.from_connection_string(
+                settings.MLSERVICE_DEMO_CONNECTION_STRING, connection_timeout=2, read_timeout=5, retry_total=0
+            )
+            container = client.get_container_client(DEMO_CONTAINER)
+            if not container.exists():
+                container.create_container()
+            blob = container.get_blob_client("input.csv")
+            if not blob.exists():
+                blob.upload_blob(DEMO_INPUT.encode())
+                log.info("mlservice: uploaded the demo input to /%s/input.csv", DEMO_CONTAINER)
+            return True
+        except (AzureError, ValueError):
+            time.sleep(wait)
+    return False

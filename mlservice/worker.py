@@ -29,6 +29,7 @@ import logging
 import os
 import signal
 import socket
+import threading
 import time
 import uuid
 from datetime import timedelta
@@ -268,6 +269,10 @@ def run_forever(*, burst: bool = False) -> None:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    if settings.MLSERVICE_DEMO_INPUT:
+        from mlservice import demo
+
+        threading.Thread(target=demo.ensure_demo_input, daemon=True).start()
     freed = free_jobs_of_dead_local_workers()
     if freed:
         log.info("mlservice: %d job(s) of a stopped worker are queued again", freed)

@@ -293,3 +293,6 @@ MLSERVICE_DEMO_CONNECTION_STRING = os.getenv(
     f"DefaultEndpointsProtocol=http;AccountName={AZURITE_ACCOUNT};AccountKey={AZURITE_KEY};"
     f"BlobEndpoint=http://{AZURITE_HOST}:{AZURITE_BLOB_PORT}/{AZURITE_ACCOUNT};",
 )
+# The worker uploads a small demo input (/demo/input.csv) there as it starts,
+# so the console's BES Submit example works as it is.
+MLSERVICE_DEMO_INPUT = envbool("MLSERVICE_DEMO_INPUT", True)

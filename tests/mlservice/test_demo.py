@@ -55,3 +55,23 @@ def test_the_demo_service_answers_the_guides_request(client, db):
         headers={"Authorization": f"Bearer {summary['api_key']}"},
     )
     assert response.json()["Results"]["output1"]["value"]["Values"][0][1:] == ["1", "1", "2", "2", "0", "2", "0", "1"]
+
+
+def test_the_consoles_bes_submit_example_points_at_the_demo_input(db, settings):
+    from apis.models import RequestRepresentation
+
+    load("--json")
+    example = json.loads(RequestRepresentation.objects.get(operation__display_name="BES Submit").example)
+    assert example["Input"] == {"ConnectionString": settings.MLSERVICE_DEMO_CONNECTION_STRING, "RelativeLocation": "/demo/input.csv"}
+
+
+def test_the_demo_input_is_uploaded_to_the_demo_storage(azurite, settings):
+    from azure.storage.blob import BlobServiceClient
+
+    from mlservice import demo
+
+    settings.MLSERVICE_DEMO_CONNECTION_STRING = azurite.connection_string
+    assert demo.ensure_demo_input(attempts=3)
+    assert demo.ensure_demo_input(attempts=1)  # again: already there
+    blob = BlobServiceClient.from_connection_string(azurite.connection_string).get_blob_client("demo", "input.csv")
+    assert blob.download_blob().readall().decode().startswith("Col2\n")
