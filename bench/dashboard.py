@@ -202,7 +202,7 @@ def main() -> None:
     t = time.perf_counter()
     call_command("rollup_calls", "--no-prune", "--lag-minutes", "0", stdout=io.StringIO())
     vacuum()
-    print(f"rollup_calls: {time.perf_counter() - t:.1f} s, {CallRollup.objects.count():,} hourly rollup rows, watermark {RollupState.watermark():%Y-%m-%d %H:%M}")
+    print(f"rollup_calls: {time.perf_counter() - t:.1f} s, {CallRollup.objects.count():,} rollup rows (hour, day and per-outcome), watermark {RollupState.watermark():%Y-%m-%d %H:%M}")
 
     staff = get_user_model().objects.get(username="benchboss")
     client = Client()

@@ -59,7 +59,9 @@ def test_it_tables_calls_by_api_operation_and_product(client, admin_user, burst)
 
 def test_it_filters_by_subscription_developer_and_outcome(client, admin_user, alice, alice_sub, burst):
     client.force_login(admin_user)
-    assert kpis(get(client, subscription=alice_sub.pk).content.decode())["total"] == 8
+    html = get(client, subscription=alice_sub.pk).content.decode()
+    assert kpis(html)["total"] == 8
+    assert f'<option value="{alice_sub.pk}" selected>Alice&#x27;s app (alice, Starter)</option>' in html
     assert kpis(get(client, developer=alice.pk, outcome="throttled").content.decode())["total"] == 2
     html = get(client, outcome="unauthorized").content.decode()
     assert kpis(html)["total"] == 2 and kpis(html)["success"] == 0
