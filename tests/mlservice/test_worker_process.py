@@ -52,7 +52,7 @@ def start_worker(env) -> subprocess.Popen:
     )
 
 
-def wait_until(predicate, timeout=60.0):
+def wait_until(predicate, timeout=120.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
@@ -65,8 +65,12 @@ def test_a_cancelled_job_stops_in_the_worker_process(worker_env, big_job, contai
     process = start_worker(worker_env)
     try:
         assert wait_until(lambda: BatchJob.objects.get(pk=big_job.pk).rows > 0)
+        # Freeze the worker mid-job, so that even a busy machine cannot let it finish first.
+        process.send_signal(signal.SIGSTOP)
+        assert BatchJob.objects.get(pk=big_job.pk).state == "Running"
         big_job.cancel()  # what DELETE .../jobs/{id} does
-        time.sleep(1.5)  # several heartbeats
+        process.send_signal(signal.SIGCONT)
+        time.sleep(2)  # several heartbeats
         job = BatchJob.objects.get(pk=big_job.pk)
         assert job.state == "Cancelled"
         assert job.rows < 60_000
