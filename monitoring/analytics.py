@@ -314,6 +314,24 @@ def source_queryset(source: str, start: datetime, end: datetime, filters: Filter
     return qs.order_by(), "bucket"
 
 
+def combined(sources: list[tuple[str, datetime, datetime]]) -> list[tuple[str, list[tuple[str, datetime, datetime]]]]:
+    """The raw parts one by one, and every rollup part in one query: rows of
+    several kinds and ranges of the same table, aggregated together, come back
+    once per group instead of once per part."""
+    raw = [("raw", [part]) for part in sources if part[0] == "raw"]
+    rolled = [part for part in sources if part[0] != "raw"]
+    return raw + ([("rollup", rolled)] if rolled else [])
+
+
+def parts_queryset(source: str, parts: list[tuple[str, datetime, datetime]], filters: Filters) -> tuple[QuerySet, str]:
+    if source == "raw":
+        return source_queryset("raw", parts[0][1], parts[0][2], filters)
+    where = Q()
+    for kind, start, end in parts:
+        where |= Q(kind=kind, bucket__gte=start, bucket__lt=end)
+    return CallRollup.objects.filter(where, **filters.lookups()).order_by(), "bucket"
+
+
 def aggregates(source: str, backend: bool = True) -> dict:
     return raw_aggregates(backend) if source == "raw" else rollup_aggregates(backend)
 
@@ -326,14 +344,14 @@ def dashboard(filters: Filters) -> Report:
     table_sources = sources_for(filters, watermark, hourly, tables=True)
 
     per_bucket: dict[int, dict[str, Stats]] = defaultdict(lambda: defaultdict(Stats))
-    for source, start, end in sources:
-        qs, time_field = source_queryset(source, start, end, filters)
+    for source, parts in combined(sources):
+        qs, time_field = parts_queryset(source, parts, filters)
         for row in rows(qs.annotate(t=EpochBucket(F(time_field), size)).values("t", "outcome").annotate(**aggregates(source))):
             per_bucket[row["t"]][row["outcome"]].add_row(row)
     # The tables show total latency only: their queries leave the backend histogram out.
     per_combo: dict[tuple, Stats] = defaultdict(Stats)
-    for source, start, end in table_sources:
-        qs, _ = source_queryset(source, start, end, filters)
+    for source, parts in combined(table_sources):
+        qs, _ = parts_queryset(source, parts, filters)
         for row in rows(qs.values(*DIMENSIONS).annotate(**aggregates(source, backend=False))):
             per_combo[tuple(row[d] for d in DIMENSIONS)].add_row(row)
 
