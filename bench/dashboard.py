@@ -89,10 +89,11 @@ def catalog() -> tuple[list[Operation], list[Subscription]]:
     return ops, subs
 
 
-def load_calls(total: int, ops: list[Operation], subs: list[Subscription]) -> None:
-    rng = random.Random(42)
+def load_calls(total: int, ops: list[Operation], subs: list[Subscription], *, since=None, bulk: bool = True) -> None:
+    """``total`` calls spread over the last DAYS days, or from ``since`` to now."""
+    rng = random.Random(42 if since is None else int(time.time()))
     now = timezone.now()
-    span = DAYS * 86400
+    span = DAYS * 86400 if since is None else (now - since).total_seconds()
     # Each subscription calls 6 operations of its product's APIs, the first far more than the others.
     apis_of = {}
     for sub in subs:
@@ -103,12 +104,16 @@ def load_calls(total: int, ops: list[Operation], subs: list[Subscription]) -> No
     sub_weights = [1 / (i + 1) ** 0.5 for i in range(len(subs))]  # a few busy developers
     outcomes, outcome_weights = zip(*OUTCOMES, strict=True)
 
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'gateway_call' AND indexname NOT LIKE '%%pkey'")
-        indexes = cursor.fetchall()
-        for name, _ in indexes:
-            cursor.execute(f'DROP INDEX IF EXISTS "{name}"')
+    indexes = []
+    if bulk:
+        # Rebuilding the indexes once is much faster than updating them row by row.
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'gateway_call' AND indexname NOT LIKE '%%pkey'")
+            indexes = cursor.fetchall()
+            for name, _ in indexes:
+                cursor.execute(f'DROP INDEX IF EXISTS "{name}"')
     started = time.perf_counter()
+    prefix = "b" if since is None else f"t{int(time.time())}"
     batch = 200_000
     with connection.cursor() as cursor:
         raw = cursor.cursor
@@ -132,7 +137,7 @@ def load_calls(total: int, ops: list[Operation], subs: list[Subscription]) -> No
                 backend = rng.lognormvariate(3.4, 0.6) if forwarded else None
                 total_ms = (backend or 0) + rng.uniform(0.3, 4)
                 out.write(
-                    f"{created.isoformat()}\tb{written + k:09d}\t{op.api_id}\t{op_id}\t{prod_id}\t{sub_id}\t{user_id}\t"
+                    f"{created.isoformat()}\t{prefix}{written + k:09d}\t{op.api_id}\t{op_id}\t{prod_id}\t{sub_id}\t{user_id}\t"
                     f"{op.method}\t/gateway/{op.api.path}/things/{k % 1000}\t{STATUS[outcome]}\t{outcome}\t{total_ms:.3f}\t"
                     f"{NULL if backend is None else f'{backend:.3f}'}\t{rng.randint(80, 2000) if forwarded else 0}\t"
                     f"{rng.randint(200, 8000)}\t127.0.0.1\n"
@@ -140,12 +145,14 @@ def load_calls(total: int, ops: list[Operation], subs: list[Subscription]) -> No
             with raw.copy(f"COPY gateway_call ({', '.join(COLUMNS)}) FROM STDIN") as copy:
                 copy.write(out.getvalue())
             written += n
-            print(f"  {written:,} calls ({time.perf_counter() - started:.0f} s)", flush=True)
+            if bulk:
+                print(f"  {written:,} calls ({time.perf_counter() - started:.0f} s)", flush=True)
     loaded = time.perf_counter()
     with connection.cursor() as cursor:
         for _, definition in indexes:
             cursor.execute(definition)
-    print(f"Loaded {total:,} calls in {loaded - started:.0f} s, rebuilt {len(indexes)} indexes in {time.perf_counter() - loaded:.0f} s")
+    if bulk:
+        print(f"Loaded {total:,} calls in {loaded - started:.0f} s, rebuilt {len(indexes)} indexes in {time.perf_counter() - loaded:.0f} s")
 
 
 def vacuum() -> None:
@@ -205,12 +212,22 @@ def main() -> None:
         RollupState.objects.all().delete()
         CallRollup.objects.all().delete()
         vacuum()
+    # Steady state: calls keep arriving at the same rate up to now, and the
+    # rollup runs with its default lag, so the newest hour is read raw.
+    newest = Call.objects.order_by("-created").values_list("created", flat=True).first()
+    newest = max(newest, RollupState.watermark() or newest)  # never into hours already rolled up
+    gap = (timezone.now() - newest).total_seconds()
+    rate = args.calls / (DAYS * 86400)
+    if gap * rate >= 1:
+        load_calls(int(gap * rate), ops, subs, since=newest, bulk=False)
     print(f"{Call.objects.count():,} calls, {len(subs)} subscriptions, {len(ops)} operations")
 
     t = time.perf_counter()
-    call_command("rollup_calls", "--no-prune", "--lag-minutes", "0", stdout=io.StringIO())
+    call_command("rollup_calls", "--no-prune", stdout=io.StringIO())
     vacuum()
-    print(f"rollup_calls: {time.perf_counter() - t:.1f} s, {CallRollup.objects.count():,} rollup rows (hour, day and per-outcome), watermark {RollupState.watermark():%Y-%m-%d %H:%M}")
+    watermark = RollupState.watermark()
+    print(f"rollup_calls: {time.perf_counter() - t:.1f} s, {CallRollup.objects.count():,} rollup rows (hour, day and per-outcome), watermark {watermark:%Y-%m-%d %H:%M}")
+    print(f"raw calls after the watermark (read raw by every view): {Call.objects.filter(created__gte=watermark).count():,}")
 
     staff = get_user_model().objects.get(username="benchboss")
     client = Client()
@@ -245,3 +262,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+    print("load average (1, 5, 15 min): " + ", ".join(f"{x:.1f}" for x in os.getloadavg()) + f" on {os.cpu_count()} CPUs")
