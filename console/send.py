@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import requests
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import close_old_connections, connections
 
 from console.build import BuiltRequest
 from console.transport import InProcessAdapter
@@ -69,6 +69,27 @@ def _executor() -> ThreadPoolExecutor:
         return _pool
 
 
+def shutdown() -> None:
+    """Stop the send threads; their database connections go with them (tests drop the database after)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            return
+        # One task per thread, held at a barrier so that each thread runs one.
+        threads = len(_pool._threads)  # noqa: SLF001 - the executor does not say otherwise
+        if threads:
+            barrier = threading.Barrier(threads, timeout=10)
+
+            def close() -> None:
+                connections.close_all()
+                barrier.wait()
+
+            for _ in range(threads):
+                _pool.submit(close)
+        _pool.shutdown(wait=True)
+        _pool = None
+
+
 def send(built: BuiltRequest) -> Result:
     """Send it and read the answer within CONSOLE_TIMEOUT, never raising.
 
@@ -88,7 +109,7 @@ def send(built: BuiltRequest) -> Result:
         cancelled.set()
         # The worker may still write to its Result: answer with a fresh one.
         result = Result(url=built.url, method=built.method)
-        result.error = f"The gateway did not answer within {total:g} seconds."
+        result.error = f"The gateway did not answer within {_seconds(total)}."
     result.elapsed_ms = (time.perf_counter() - started) * 1000
     return result
 
@@ -134,14 +155,14 @@ def _exchange(built: BuiltRequest, result: Result, deadline: float, cancelled: t
                         break
                     if time.perf_counter() > deadline or cancelled.is_set():
                         result.complete = False
-                        result.error = f"The response was still arriving after {total:g} seconds: stopped reading."
+                        result.error = f"The response was still arriving after {_seconds(total)}: stopped reading."
                         break
                 result.body = bytes(body)
                 result.size = len(body)
             finally:
                 response.close()
     except requests.Timeout:
-        result.error = f"The gateway did not answer within {read:g} seconds."
+        result.error = f"The gateway did not answer within {_seconds(read)}."
     except requests.ConnectionError as e:
         result.error = f"Could not reach the gateway at {settings.GATEWAY_URL}: {_short(e)}"
     except requests.RequestException as e:
@@ -162,3 +183,7 @@ def _short(error: Exception) -> str:
     if "Caused by" in text:
         text = text.rsplit("Caused by", 1)[1].strip(" ()")
     return text[:300]
+
+
+def _seconds(value: float) -> str:
+    return f"{value:g} second" + ("" if value == 1 else "s")

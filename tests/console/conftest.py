@@ -66,7 +66,7 @@ class Handler(BaseHTTPRequestHandler):
         elif mode == "xml":
             self.send(200, b'<?xml version="1.0"?><root><item id="1">one</item></root>', "application/xml")
         elif mode == "slow":
-            time.sleep(6)
+            time.sleep(float(self.headers.get("X-Sleep") or 6))
             self.send(200, b"{}")
         elif mode == "endless":
             self.send_response(200)
@@ -133,3 +133,17 @@ def echo_api(db):
 def fast_password_hashing(settings):
     # The named users are created for every test; the real hasher is slow on purpose.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def stop_send_threads(django_db_setup, django_db_blocker):
+    # The console's send threads keep database connections open for reuse;
+    # PostgreSQL will not drop the test database while they are.
+    yield
+    import gc
+
+    from console import send
+
+    with django_db_blocker.unblock():
+        send.shutdown()
+    gc.collect()
