@@ -74,3 +74,10 @@ def test_it_is_a_page_of_its_own_without_htmx_and_the_panel_alone_with_it(client
     assert "<html" in client.get(reverse("monitoring-usage")).content.decode()
     html = client.get(reverse("monitoring-usage"), headers={"HX-Request": "true"}).content.decode()
     assert "<html" not in html and html.startswith('<section class="mon-usage"')
+
+
+def test_the_profile_page_loads_the_usage_panel(client, alice, alice_sub):
+    client.force_login(alice)
+    html = client.get(reverse("accounts-profile")).content.decode()
+    assert f'hx-get="{reverse("monitoring-usage")}"' in html
+    assert f'<a href="{reverse("monitoring-usage")}">See your calls' in html
