@@ -22,6 +22,7 @@ PNG = bytes.fromhex(
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body are separate writes
 
     def log_message(self, *args):  # keep test output quiet
         pass
