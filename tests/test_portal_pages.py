@@ -99,3 +99,11 @@ def test_pages_run_a_constant_number_of_queries(client, demo_api):
         o.add_ok_response()
     after = [count("/apis/"), count(demo_api.get_absolute_url()), count(op.get_absolute_url()), count("/products/")]
     assert after == before
+
+
+def test_the_operation_page_links_to_its_console_unless_an_admin_turned_it_off(client, demo_api):
+    op = demo_api.operations.get(display_name="RRS Execute")
+    assert 'href="#try-it">Try it</a>' in client.get(op.get_absolute_url()).text
+    op.console_enabled = False
+    op.save()
+    assert 'href="#try-it">Try it</a>' not in client.get(op.get_absolute_url()).text
