@@ -190,8 +190,12 @@ def console_preview(request: HttpRequest, operation_id: int) -> HttpResponse:
 def console_send(request: HttpRequest, operation_id: int) -> HttpResponse:
     received = time.perf_counter()
     operation = get_operation(request, operation_id)
-    if "history" in request.POST:
-        past = get_object_or_404(Send, pk=request.POST.get("history"), user=request.user, operation=operation)
+    history_id = request.POST.get("history")
+    if history_id is not None and request.user.is_authenticated:
+        # A history id that is not a number names no entry: a 404, not a 500.
+        if not history_id.isdigit():
+            raise Http404("No such history entry.")
+        past = get_object_or_404(Send, pk=history_id, user=request.user, operation=operation)
         state = forms.from_history(past, request.user)
     else:
         state = forms.from_post(operation, request.POST)

@@ -218,3 +218,15 @@ def test_a_turned_off_console_cannot_be_used(logged_in, backend, echo_api):
     op.api.save()
     assert send(logged_in, op, p_name="a").status_code == 404
     assert backend.seen == []
+
+
+@pytest.mark.parametrize("history", ["abc", "1.5", "-1", "99999999999999999999"])
+def test_a_history_id_that_names_no_entry_is_a_404(logged_in, backend, echo_api, history):
+    assert logged_in.post(reverse("console-send", args=[echo_api["get"].pk]), {"history": history}, **HX).status_code == 404
+    assert backend.seen == []
+
+
+def test_anonymous_visitors_resending_a_history_entry_are_asked_to_log_in(client, backend, echo_api):
+    html = client.post(reverse("console-send", args=[echo_api["get"].pk]), {"history": "1"}, **HX).content.decode()
+    assert "Log in to send" in html
+    assert backend.seen == []
