@@ -40,7 +40,8 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def api_list(request: HttpRequest) -> HttpResponse:
-    q = request.GET.get("q", "").strip()[:200]
+    # NUL cannot be searched for (PostgreSQL refuses it in text): dropped.
+    q = request.GET.get("q", "").replace("\x00", "").strip()[:200]
     product_slug = request.GET.get("product", "").strip()
     products = list(_products(request))
     # Ordered explicitly: Meta.ordering is not applied to aggregate queries.
