@@ -16,7 +16,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from mlservice import protocol
-from mlservice.models import BatchJob, WebService
+from mlservice.models import BatchJob, WebService, storable_id
 from mlservice.protocol import ServiceError, bad
 
 log = logging.getLogger(__name__)
@@ -27,10 +27,10 @@ def error_response(error: ServiceError) -> JsonResponse:
 
 
 def find_service(workspace_id: str, service_id: str) -> WebService:
-    service = WebService.objects.filter(service_id=service_id).first()
+    service = WebService.objects.filter(service_id=service_id).first() if storable_id(service_id) else None
     if service is not None and service.workspace_id == workspace_id:
         return service
-    if not WebService.objects.filter(workspace_id=workspace_id).exists():
+    if not (storable_id(workspace_id) and WebService.objects.filter(workspace_id=workspace_id).exists()):
         raise ServiceError("NotFound", "WorkspaceNotFound", f"Workspace '{workspace_id}' was not found.", "workspace")
     if service is None:
         raise ServiceError("NotFound", "WebServiceNotFound", f"Web service '{service_id}' was not found.", "service")
@@ -142,7 +142,7 @@ def swagger(request: HttpRequest, service: WebService) -> HttpResponse:
 
 
 def find_job(service: WebService, job_id: str) -> BatchJob:
-    job = service.jobs.filter(job_id=job_id).first()
+    job = service.jobs.filter(job_id=job_id).first() if storable_id(job_id) else None
     if job is None:
         raise ServiceError("NotFound", "JobNotFound", f"No job '{job_id}' in this web service.", "jobid")
     return job

@@ -25,6 +25,12 @@ def new_guid() -> str:
     return uuid.uuid4().hex
 
 
+def storable_id(value: str) -> bool:
+    """Whether an id from a URL can name a row at all. PostgreSQL refuses NUL
+    in text, so looking one up would fail instead of finding nothing."""
+    return "\x00" not in value
+
+
 def new_api_key() -> str:
     # AzureML's keys are 64 random bytes in base64 (88 characters).
     return base64.b64encode(secrets.token_bytes(64)).decode()

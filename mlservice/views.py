@@ -6,17 +6,19 @@ import json
 
 from django.conf import settings
 from django.contrib.auth.decorators import user_passes_test
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_POST
 
 from mlservice import protocol, samples
-from mlservice.models import WebService
+from mlservice.models import WebService, storable_id
 
 staff_required = user_passes_test(lambda user: user.is_active and user.is_staff)
 
 
 def get_service(service_id: str) -> WebService:
+    if not storable_id(service_id):
+        raise Http404("No such web service.")
     return get_object_or_404(WebService, service_id=service_id)
 
 

@@ -310,3 +310,10 @@ def test_a_job_whose_workers_keep_dying_is_failed_with_the_reason(client, servic
     status = call(client, service, "get", f"/{job_id}").json()
     assert status["StatusCode"] == "Failed"
     assert "worker stopped" in status["Details"]
+
+
+def test_a_job_id_with_a_nul_byte_is_not_found(client, service):
+    for method, path in [("get", "/a%00"), ("delete", "/a%00"), ("post", "/a%00/start")]:
+        response = call(client, service, method, path)
+        assert response.status_code == 404
+        assert response.json()["error"]["details"][0]["code"] == "JobNotFound"

@@ -60,3 +60,8 @@ def test_the_api_help_has_sample_code_for_this_service(client, service, staff, p
 def test_an_unknown_service_is_a_404(client, staff, db):
     client.force_login(staff)
     assert client.get("/ml/services/nope/").status_code == 404
+
+
+def test_a_service_id_with_a_nul_byte_is_a_404(client, staff, db):
+    client.force_login(staff)
+    assert client.get("/ml/services/a%00/").status_code == 404

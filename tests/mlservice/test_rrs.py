@@ -209,3 +209,12 @@ def test_a_wrong_method_is_an_azureml_error_not_a_django_page(client, service):
 def test_an_unknown_endpoint_answers_in_azureml_shape(client, service):
     response = client.post(f"/ml{service.base_path}/score?api-version=2.0", {}, content_type="application/json")
     assert_error(response, 404, "NotFound", "EndpointNotFound")
+
+
+def test_an_address_with_a_nul_byte_is_not_found_rather_than_an_internal_error(client, service):
+    headers = {"Authorization": f"Bearer {service.primary_key}"}
+    url = "/ml/workspaces/{}/services/{}/execute?api-version=2.0"
+    response = client.post(url.format("%00", service.service_id), GUIDE_BODY, content_type="application/json", headers=headers)
+    assert_error(response, 404, "NotFound", "WorkspaceNotFound")
+    response = client.post(url.format(service.workspace_id, "a%00"), GUIDE_BODY, content_type="application/json", headers=headers)
+    assert_error(response, 404, "NotFound", "WebServiceNotFound")
