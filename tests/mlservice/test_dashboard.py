@@ -65,3 +65,9 @@ def test_an_unknown_service_is_a_404(client, staff, db):
 def test_a_service_id_with_a_nul_byte_is_a_404(client, staff, db):
     client.force_login(staff)
     assert client.get("/ml/services/a%00/").status_code == 404
+
+
+def test_the_header_marks_ml_services_as_the_current_page(client, service, staff):
+    client.force_login(staff)
+    page = client.get("/ml/").content.decode()
+    assert '<a href="/ml/" aria-current="page">ML services</a>' in page
