@@ -127,9 +127,23 @@ def _ms(value: float | None) -> str:
     return "" if value is None else f"{value:.1f}"
 
 
+class SafeWriter:
+    """A csv writer whose text cells cannot run as spreadsheet formulas:
+    subscription names and developers' e-mail addresses are typed by
+    developers, and the file is opened by an administrator."""
+
+    FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+    def __init__(self, out):
+        self.writer = csv.writer(out)
+
+    def writerow(self, row) -> None:
+        self.writer.writerow(["'" + c if isinstance(c, str) and c.startswith(self.FORMULA_START) else c for c in row])
+
+
 def write_csv(out, report: analytics.Report) -> None:
     """Every table the page shows, one after the other, each with its own header."""
-    w = csv.writer(out)
+    w = SafeWriter(out)
     local = timezone.localtime
     w.writerow(["range", local(report.filters.start).isoformat(), local(report.filters.end).isoformat()])
     w.writerow([])

