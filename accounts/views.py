@@ -4,7 +4,7 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 
 from accounts.forms import SignupForm
 
@@ -22,6 +22,7 @@ def signup(request):
     return render(request, "accounts/signup.html", {"form": form})
 
 
+@require_safe
 @login_required
 def profile(request):
     return render(request, "accounts/profile.html", profile_context(request.user))

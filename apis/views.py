@@ -12,6 +12,7 @@ from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, Subquer
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_safe
 
 from apis.models import Api, Operation, Parameter, Product
 
@@ -33,12 +34,14 @@ def with_operation_count(apis):
     return apis.annotate(operation_count=Coalesce(Subquery(count, output_field=IntegerField()), Value(0)))
 
 
+@require_safe
 def home(request: HttpRequest) -> HttpResponse:
     apis = with_operation_count(_apis(request)).order_by("name")[:6]
     products = _products(request)[:3]
     return render(request, "apis/home.html", {"apis": apis, "products": products})
 
 
+@require_safe
 def api_list(request: HttpRequest) -> HttpResponse:
     # NUL cannot be searched for (PostgreSQL refuses it in text): dropped.
     q = request.GET.get("q", "").replace("\x00", "").strip()[:200]
@@ -61,6 +64,7 @@ def api_list(request: HttpRequest) -> HttpResponse:
     return render(request, template, ctx)
 
 
+@require_safe
 def api_detail(request: HttpRequest, api_slug: str) -> HttpResponse:
     api = get_object_or_404(_apis(request).prefetch_related("products"), slug=api_slug)
     operations = api.operations.all()
@@ -68,6 +72,7 @@ def api_detail(request: HttpRequest, api_slug: str) -> HttpResponse:
     return render(request, "apis/api_detail.html", {"api": api, "operations": operations, "products": products, "nav": "apis"})
 
 
+@require_safe
 def operation_detail(request: HttpRequest, api_slug: str, operation_slug: str) -> HttpResponse:
     api = get_object_or_404(_apis(request).prefetch_related("products"), slug=api_slug)
     operation = get_object_or_404(
@@ -96,6 +101,7 @@ def operation_detail(request: HttpRequest, api_slug: str, operation_slug: str) -
 PRODUCT_CARD_APIS = 8
 
 
+@require_safe
 def product_list(request: HttpRequest) -> HttpResponse:
     # Each card names a few of its APIs (a sliced prefetch: one query for all
     # cards) and counts the rest.
@@ -108,6 +114,7 @@ def product_list(request: HttpRequest) -> HttpResponse:
     return render(request, "apis/product_list.html", {"products": products, "nav": "products"})
 
 
+@require_safe
 def product_detail(request: HttpRequest, slug: str) -> HttpResponse:
     product = get_object_or_404(_products(request), slug=slug)
     apis = with_operation_count(_apis(request).filter(products=product)).order_by("name")

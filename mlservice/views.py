@@ -8,7 +8,7 @@ from django.conf import settings
 from django.contrib.auth.decorators import user_passes_test
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from mlservice import protocol, samples
 from mlservice.models import WebService, storable_id
@@ -28,12 +28,14 @@ def base_url(request: HttpRequest) -> str:
 
 
 @staff_required
+@require_safe
 def service_list(request: HttpRequest) -> HttpResponse:
     services = WebService.objects.all()
     return render(request, "mlservice/service_list.html", {"services": services, "nav": "ml"})
 
 
 @staff_required
+@require_safe
 def service_detail(request: HttpRequest, service_id: str) -> HttpResponse:
     service = get_service(service_id)
     context = {
@@ -100,6 +102,7 @@ def help_context(request: HttpRequest, service: WebService) -> dict:
 
 
 @staff_required
+@require_safe
 def rrs_help(request: HttpRequest, service_id: str) -> HttpResponse:
     service = get_service(service_id)
     context = help_context(request, service)
@@ -108,6 +111,7 @@ def rrs_help(request: HttpRequest, service_id: str) -> HttpResponse:
 
 
 @staff_required
+@require_safe
 def bes_help(request: HttpRequest, service_id: str) -> HttpResponse:
     service = get_service(service_id)
     context = help_context(request, service)

@@ -114,3 +114,10 @@ def test_a_search_with_a_nul_byte_still_answers(client, demo_api):
     r = client.get("/apis/", {"q": "azure\x00"})
     assert r.status_code == 200
     assert "AzureML Demo API" in r.text
+
+
+@pytest.mark.parametrize("url", ["/", "/apis/", "/apis/azureml-demo-api/", "/apis/azureml-demo-api/operations/rrs-execute/", "/products/", "/products/starter/"])
+def test_the_portal_pages_answer_only_reads(client, demo_api, url):
+    assert client.head(url).status_code == 200
+    for method in ("post", "put", "delete"):
+        assert getattr(client, method)(url).status_code == 405, (method, url)

@@ -63,3 +63,9 @@ def test_it_resets_a_forgotten_password_by_email(client, alice):
 def test_a_reset_for_an_unknown_address_sends_nothing_and_reveals_nothing(client):
     response = client.post("/accounts/password-reset/", {"email": "nobody@example.com"})
     assert response.status_code == 302 and not mail.outbox
+
+
+def test_the_profile_answers_only_reads(client, alice):
+    client.force_login(alice)
+    assert client.get("/accounts/profile/").status_code == 200
+    assert client.post("/accounts/profile/").status_code == 405
