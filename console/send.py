@@ -14,7 +14,7 @@ import requests
 from django.conf import settings
 from django.db import close_old_connections, connections
 
-from console.build import BuiltRequest
+from console.build import BuiltRequest, redact_url
 from console.transport import InProcessAdapter
 
 log = logging.getLogger(__name__)
@@ -168,7 +168,7 @@ def _exchange(built: BuiltRequest, result: Result, deadline: float, cancelled: t
     except requests.RequestException as e:
         result.error = f"The request failed: {_short(e)}"
     except Exception as e:  # the in-process gateway raised: say so rather than a 500
-        log.exception("console send to %s failed", built.url)
+        log.exception("console send to %s failed", redact_url(built.url))
         result.error = f"The gateway failed while handling the request ({type(e).__name__})."
 
 

@@ -236,7 +236,7 @@ def console_send(request: HttpRequest, operation_id: int) -> HttpResponse:
             SavedValues.store(request.user, operation.api, state.to_saved())
     except DatabaseError:
         # The call went through; losing its history entry must not hide the answer.
-        log.exception("console: could not keep send of %s", built.url)
+        log.exception("console: could not keep send of %s", build.redact_url(built.url))
         sent.pk = None
     sent.body = result.body  # the page shows it whole or in part, stored or not
     t_saved = time.perf_counter()

@@ -230,3 +230,30 @@ def test_anonymous_visitors_resending_a_history_entry_are_asked_to_log_in(client
     html = client.post(reverse("console-send", args=[echo_api["get"].pk]), {"history": "1"}, **HX).content.decode()
     assert "Log in to send" in html
     assert backend.seen == []
+
+
+def test_a_key_typed_into_the_query_stays_out_of_the_log(logged_in, backend, echo_api, monkeypatch, caplog):
+    from django.db import DatabaseError
+
+    def fail(*args, **kwargs):
+        raise DatabaseError("database is locked")
+
+    monkeypatch.setattr(Send, "save", fail)
+    response = send(logged_in, echo_api["get"], p_name="a", q_name=["subscription-key"], q_value=["topsecretkey0123456789"])
+    assert response.status_code == 200
+    assert "could not keep send" in caplog.text
+    assert "topsecretkey0123456789" not in caplog.text
+
+
+def test_a_failing_in_process_gateway_logs_the_url_without_the_key(logged_in, echo_api, settings, monkeypatch, caplog):
+    from console.transport import InProcessAdapter
+
+    def fail(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    settings.CONSOLE_TRANSPORT = "inprocess"
+    monkeypatch.setattr(InProcessAdapter, "send", fail)
+    html = send(logged_in, echo_api["get"], p_name="a", q_name=["subscription-key"], q_value=["topsecretkey0123456789"]).content.decode()
+    assert "The gateway failed while handling the request" in html
+    assert "console send to" in caplog.text
+    assert "topsecretkey0123456789" not in caplog.text
