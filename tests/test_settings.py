@@ -53,3 +53,15 @@ def test_production_settings_pass_the_deploy_checks(tmp_path):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_the_subscription_key_secret_comes_from_the_environment(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")} | {
+        "KEY_ENCRYPTION_KEY": "a-key-of-its-own",
+        "PORTAL_VAR_DIR": str(tmp_path),
+    }
+    code = "from django.conf import settings; from gateway.models import _derived, hashlib; print(settings.KEY_ENCRYPTION_KEY, _derived(b'x') == hashlib.sha256(b'portico:x:a-key-of-its-own').digest())"
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-v0", "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=False
+    )
+    assert result.stdout.split() == ["a-key-of-its-own", "True"], result.stderr
