@@ -46,11 +46,12 @@ def timeouts() -> tuple[float, float, float]:
     return min(5.0, total), min(20.0, total), total
 
 
-def session() -> requests.Session:
+def session(client_ip: str = "127.0.0.1") -> requests.Session:
     s = requests.Session()
     s.trust_env = False  # no proxies from the environment: the gateway is ours
     if getattr(settings, "CONSOLE_TRANSPORT", "inprocess") == "inprocess":
-        s.mount(settings.GATEWAY_URL.rstrip("/") + "/", InProcessAdapter())
+        # The gateway records the developer's address, not the portal's own.
+        s.mount(settings.GATEWAY_URL.rstrip("/") + "/", InProcessAdapter(remote_addr=client_ip))
     return s
 
 
@@ -90,7 +91,7 @@ def shutdown() -> None:
         _pool = None
 
 
-def send(built: BuiltRequest) -> Result:
+def send(built: BuiltRequest, client_ip: str = "127.0.0.1") -> Result:
     """Send it and read the answer within CONSOLE_TIMEOUT, never raising.
 
     The exchange runs on a small pool of the console's own threads (never the
@@ -102,7 +103,7 @@ def send(built: BuiltRequest) -> Result:
     started = time.perf_counter()
     result = Result(url=built.url, method=built.method)
     cancelled = threading.Event()
-    future = _executor().submit(_exchange_in_thread, built, result, started + total, cancelled)
+    future = _executor().submit(_exchange_in_thread, built, result, started + total, cancelled, client_ip)
     try:
         future.result(timeout=total + 0.25)
     except FutureTimeout:
@@ -114,19 +115,23 @@ def send(built: BuiltRequest) -> Result:
     return result
 
 
-def _exchange_in_thread(built: BuiltRequest, result: Result, deadline: float, cancelled: threading.Event) -> None:
+def _exchange_in_thread(
+    built: BuiltRequest, result: Result, deadline: float, cancelled: threading.Event, client_ip: str
+) -> None:
     try:
-        _exchange(built, result, deadline, cancelled)
+        _exchange(built, result, deadline, cancelled, client_ip)
     finally:
         # This thread is no request: close its database connection as a request would.
         close_old_connections()
 
 
-def _exchange(built: BuiltRequest, result: Result, deadline: float, cancelled: threading.Event) -> None:
+def _exchange(
+    built: BuiltRequest, result: Result, deadline: float, cancelled: threading.Event, client_ip: str = "127.0.0.1"
+) -> None:
     connect, read, total = timeouts()
     cap = int(getattr(settings, "CONSOLE_DOWNLOAD_CAP", 10 * 1024 * 1024))
     try:
-        with session() as s:
+        with session(client_ip) as s:
             prepared = s.prepare_request(
                 requests.Request(
                     built.method,

@@ -36,6 +36,12 @@ def test_a_send_goes_through_the_real_gateway_and_is_recorded(client, alice, tin
     assert Call.objects.get(request_id=sent.request_id).operation_id == proxied["get"].pk
 
 
+def test_the_call_record_has_the_developers_address_not_the_portals(client, alice, tiny_server, proxied):
+    client.force_login(alice)
+    client.post(reverse("console-send", args=[proxied["get"].pk]), {"p_name": "box"}, REMOTE_ADDR="203.0.113.9", **HX)
+    assert Call.objects.get(request_id=Send.objects.get().request_id).client_ip == "203.0.113.9"
+
+
 @pytest.mark.parametrize("value", ["..", "%2e%2e", "../../admin", ".", "a/../../b"])
 def test_dot_segments_never_climb_out_in_process_either(client, alice, tiny_server, proxied, value):
     client.force_login(alice)
