@@ -35,16 +35,6 @@ def bytes(value) -> str:  # noqa: A001 - a template filter name
 
 
 @register.filter
-def period(seconds) -> str:
-    seconds = int(seconds or 0)
-    for unit, size in (("week", 604800), ("day", 86400), ("hour", 3600), ("minute", 60)):
-        if seconds % size == 0 and seconds >= size:
-            n = seconds // size
-            return unit if n == 1 else f"{n} {unit}s"
-    return f"{seconds} seconds"
-
-
-@register.filter
 def fast_select(field) -> str:
     """A <select> for a choice field, built directly: Django renders each
     option through its own template, which for a few hundred subscriptions
