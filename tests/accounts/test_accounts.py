@@ -7,6 +7,7 @@ import re
 import pytest
 from django.contrib.auth import get_user_model
 from django.core import mail
+from django.db.models.signals import pre_save
 
 pytestmark = pytest.mark.django_db
 
@@ -69,3 +70,19 @@ def test_the_profile_answers_only_reads(client, alice):
     client.force_login(alice)
     assert client.get("/accounts/profile/").status_code == 200
     assert client.post("/accounts/profile/").status_code == 405
+
+
+def test_it_says_the_address_is_taken_when_another_sign_up_wins_the_race(client, django_user_model):
+    # The other request creates the account after this one's form was checked
+    # and just before it saves its own.
+    def other_request(sender, instance, **kwargs):
+        pre_save.disconnect(other_request, sender=django_user_model)
+        django_user_model.objects.create_user("race@example.com", "race@example.com", "another long password")
+
+    pre_save.connect(other_request, sender=django_user_model)
+    try:
+        page = client.post("/accounts/signup/", {"email": "race@example.com", "password": PASSWORD})
+    finally:
+        pre_save.disconnect(other_request, sender=django_user_model)
+    assert page.status_code == 200
+    assert "An account with this e-mail address already exists." in page.content.decode()
