@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 
 from cryptography.fernet import Fernet, InvalidToken
@@ -12,13 +10,13 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from apis.models import Api, Operation
+from portal import crypto
 
 HISTORY_SIZE = 20
 
 
 def _fernet() -> Fernet:
-    secret = settings.SECRET_KEY.encode()
-    return Fernet(base64.urlsafe_b64encode(hashlib.sha256(b"portico:console:" + secret).digest()))
+    return crypto.fernet(b"console")
 
 
 class SavedValues(models.Model):
