@@ -19,7 +19,7 @@ import time
 import weakref
 from dataclasses import dataclass
 
-from django.core.cache import cache as default_cache
+from django.core.cache import DEFAULT_CACHE_ALIAS, caches
 from django.core.cache.backends.redis import RedisCache
 
 from gateway import limits
@@ -112,7 +112,10 @@ _scripts: dict[int, tuple] = {}
 def admit(counter_id: str, lim: Limits, started: float, now: float | None = None, cache=None) -> Decision:
     """Count one call of a subscription against its product's limits.
     ``counter_id`` names the subscription's counters (see Subscription.counter_id)."""
-    cache = cache or default_cache
+    # caches[...], not django.core.cache.cache: that is a proxy, which is no
+    # RedisCache to isinstance(), so Redis would get the per-process path
+    # (not atomic across processes, four round trips under a lock).
+    cache = cache or caches[DEFAULT_CACHE_ALIAS]
     now = time.time() if now is None else now
     if lim.unlimited:
         return Decision(OK)
