@@ -32,6 +32,10 @@ worker_connections = int(os.getenv("GUNICORN_WORKER_CONNECTIONS", "1000"))
 # Limits on the request line and headers: oversized ones get a 400 from here.
 limit_request_line = 8190
 limit_request_field_size = 8190
+# The gateway's key lookups and catalog checks share a few database
+# connections per worker (gateway/dbpool.py) rather than one per thread:
+# workers x threads PostgreSQL connections would pass its max_connections.
+os.environ.setdefault("GATEWAY_DB_POOL", "4")
 accesslog = os.getenv("GUNICORN_ACCESSLOG") or None  # the access log would show query strings (keys)
 errorlog = "-"
 forwarded_allow_ips = os.getenv("FORWARDED_ALLOW_IPS", "127.0.0.1")

@@ -4,6 +4,8 @@
     .venv/bin/python bench/gateway.py               # the full run (about 2 minutes)
     .venv/bin/python bench/gateway.py --quick       # 3-second runs
     .venv/bin/python bench/gateway.py --workers 2 --threads 128
+    .venv/bin/python bench/gateway.py --set DATABASE_URL=postgres://postgres@127.0.0.1:5432/portico_gwbench
+        # PostgreSQL (the production setup): an existing database, emptied first
 
 Everything runs on loopback: two tiny asyncio backends (one answers at once,
 one after 200 ms), the portal under gunicorn (gunicorn.conf.py, with a fresh
@@ -180,6 +182,8 @@ def main() -> None:
         for port, delay in ((fast, 0), (slow, 0.2)):
             processes.append(subprocess.Popen([PYTHON, __file__, "--backend", str(port), str(delay)]))
         subprocess.run([PYTHON, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+        if env.get("DATABASE_URL"):
+            subprocess.run([PYTHON, "manage.py", "flush", "--no-input", "-v0"], cwd=ROOT, env=env, check=True)
         key = subprocess.run(
             [PYTHON, "manage.py", "shell", "-c", SETUP.format(fast=fast, slow=slow)],
             cwd=ROOT, env=env, check=True, capture_output=True, text=True,

@@ -11,12 +11,13 @@ from datetime import datetime
 
 from cryptography.fernet import Fernet
 from django.conf import settings
-from django.db import connections, models
+from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.functional import cached_property
 
 from apis.models import Api, Operation, Product
+from gateway import dbpool
 
 
 def _derived(purpose: bytes) -> bytes:
@@ -68,10 +69,9 @@ class SubscriptionQuerySet(models.QuerySet):
             f"FROM {sub.db_table} s JOIN {product.db_table} p ON p.{product.pk.column} = s.{sub.get_field('product').column} "
             f"WHERE s.{primary} = %s OR s.{secondary} = %s"
         )
-        connection = connections[self.db]
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [digest, digest])
-            rows = cursor.fetchall()
+        # Through the gateway's few pooled connections under gunicorn, not
+        # one per thread (see gateway.dbpool).
+        rows, connection = dbpool.fetchall(sql, [digest, digest], self.db)
         for row in rows:
             sid, user_id, product_id, state, created, started, p_digest, s_digest, *product_limits = row
             if hmac.compare_digest(p_digest, digest):

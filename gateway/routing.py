@@ -15,13 +15,13 @@ import threading
 import time
 from dataclasses import dataclass
 
-from django.db.models import Count, Max
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
 from django.utils import timezone
 
 from apis import urltemplate
 from apis.models import Api, Operation, Product
+from gateway import dbpool
 
 CHECK_INTERVAL = 1.0
 
@@ -68,8 +68,12 @@ def route_for(suffix: str) -> ApiRoute | None:
 
 
 def _version() -> tuple:
-    found = Api.objects.aggregate(updated=Max("updated"), count=Count("id"))
-    return (found["updated"], found["count"])
+    # Raw SQL, so that it can run on the gateway's pooled connections (see
+    # gateway.dbpool); the values are only compared with each other.
+    meta = Api._meta
+    sql = f"SELECT MAX({meta.get_field('updated').column}), COUNT(*) FROM {meta.db_table}"
+    rows, _ = dbpool.fetchall(sql, [])
+    return tuple(rows[0])
 
 
 def _build() -> dict[str, ApiRoute]:
