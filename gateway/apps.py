@@ -3,7 +3,10 @@ import re
 
 from django.apps import AppConfig
 
-KEY_IN_QUERY = re.compile(r"(subscription-key=)[^&\s\"']*", re.IGNORECASE)
+# The gateway decodes parameter names, so "subscription%2Dkey" is a key too:
+# match every character of the name literally or percent-encoded.
+KEY_NAME = "".join(f"(?:{re.escape(c)}|%{ord(c):02x})" for c in "subscription-key")
+KEY_IN_QUERY = re.compile(rf"({KEY_NAME}=)[^&\s\"']*", re.IGNORECASE)
 
 
 class RedactKeys(logging.Filter):
@@ -12,8 +15,9 @@ class RedactKeys(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        if "subscription-key=" in message.lower():
-            record.msg, record.args = KEY_IN_QUERY.sub(r"\1[redacted]", message), ()
+        redacted = KEY_IN_QUERY.sub(r"\1[redacted]", message)
+        if redacted != message:
+            record.msg, record.args = redacted, ()
         return True
 
 

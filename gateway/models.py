@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from cryptography.fernet import Fernet
+from cryptography.fernet import Fernet, InvalidToken
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -18,21 +17,26 @@ from django.utils.functional import cached_property
 
 from apis.models import Api, Operation, Product
 from gateway import dbpool
-
-
-def _derived(purpose: bytes) -> bytes:
-    secret = getattr(settings, "KEY_ENCRYPTION_KEY", None) or settings.SECRET_KEY
-    return hashlib.sha256(b"portico:" + purpose + b":" + secret.encode()).digest()
+from portal import crypto
 
 
 def key_digest(key: str) -> str:
     """The keyed digest a subscription key is looked up by. Without the
     server's secret, a stolen database does not let anyone test keys."""
-    return hmac.new(_derived(b"lookup"), key.encode(), hashlib.sha256).hexdigest()
+    return hmac.new(crypto.derived_key(b"lookup"), key.encode(), hashlib.sha256).hexdigest()
 
 
 def _fernet() -> Fernet:
-    return Fernet(base64.urlsafe_b64encode(_derived(b"encrypt")))
+    return crypto.fernet(b"encrypt")
+
+
+def _decrypt(token: str) -> str:
+    """A stored key in clear, or "" when it was encrypted under another
+    KEY_ENCRYPTION_KEY/SECRET_KEY: the owner then regenerates it."""
+    try:
+        return _fernet().decrypt(token.encode()).decode()
+    except InvalidToken:
+        return ""
 
 
 def new_key() -> str:
@@ -168,11 +172,11 @@ class Subscription(models.Model):
 
     @cached_property
     def primary_key(self) -> str:
-        return _fernet().decrypt(self.primary_encrypted.encode()).decode()
+        return _decrypt(self.primary_encrypted)
 
     @cached_property
     def secondary_key(self) -> str:
-        return _fernet().decrypt(self.secondary_encrypted.encode()).decode()
+        return _decrypt(self.secondary_encrypted)
 
     def regenerate(self, which: str) -> str:
         """A new key in place of one of the two; the other keeps working, so a

@@ -14,11 +14,16 @@ from gateway.models import Subscription
 log = logging.getLogger(__name__)
 
 
+def _printable(name: str) -> str:
+    # PostgreSQL refuses NUL in text; other control characters have no place in a name either.
+    return "".join(c for c in name if c.isprintable()).strip()
+
+
 def subscribe(*, user, product: Product, name: str = "") -> Subscription:
     """A new subscription: active at once, or submitted for an administrator's
     approval when the product asks for it."""
     subscription = Subscription.objects.create(
-        user=user, product=product, name=(name.strip() or f"{product.name} subscription")[:200]
+        user=user, product=product, name=(_printable(name) or f"{product.name} subscription")[:200]
     )
     if product.approval_required:
         _mail(
