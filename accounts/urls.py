@@ -45,6 +45,10 @@ urlpatterns = [
     # Subscriptions and their keys (gateway app), managed from the profile.
     path("subscriptions/new/<slug:slug>/", portal_views.subscribe, name="gateway-subscribe"),
     path("subscriptions/<int:pk>/keys/<str:which>/", portal_views.show_key, name="gateway-show-key"),
-    path("subscriptions/<int:pk>/keys/<str:which>/regenerate/", portal_views.regenerate_key, name="gateway-regenerate-key"),
+    path(
+        "subscriptions/<int:pk>/keys/<str:which>/regenerate/",
+        portal_views.regenerate_key,
+        name="gateway-regenerate-key",
+    ),
     path("subscriptions/<int:pk>/cancel/", portal_views.cancel_subscription, name="gateway-cancel-subscription"),
 ]

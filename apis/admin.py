@@ -62,7 +62,15 @@ class ProductAdmin(admin.ModelAdmin):
 
 @admin.register(Api)
 class ApiAdmin(admin.ModelAdmin):
-    list_display = ["name", "path", "service_url", "published", "subscription_required", "operation_count", "portal_link"]
+    list_display = [
+        "name",
+        "path",
+        "service_url",
+        "published",
+        "subscription_required",
+        "operation_count",
+        "portal_link",
+    ]
     list_filter = ["published", "subscription_required", "url_schemes", "products"]
     search_fields = ["name", "path", "description", "service_url"]
     prepopulated_fields = {"slug": ["name"]}

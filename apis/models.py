@@ -52,9 +52,7 @@ class Product(models.Model):
     quota_calls = models.PositiveIntegerField(
         null=True, blank=True, help_text="Calls allowed per quota period (fixed window from the subscription's start)."
     )
-    quota_period = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Quota renewal period, in seconds."
-    )
+    quota_period = models.PositiveIntegerField(null=True, blank=True, help_text="Quota renewal period, in seconds.")
     order = models.PositiveIntegerField(default=0)
 
     class Meta:
@@ -225,9 +223,7 @@ class Operation(models.Model):
         for position, (name, location) in enumerate(wanted):
             param = existing.pop(name, None)
             if param is None:
-                Parameter.objects.create(
-                    operation=self, name=name, location=location, required=True, order=position
-                )
+                Parameter.objects.create(operation=self, name=name, location=location, required=True, order=position)
             elif param.location != location or param.order != position:
                 param.location, param.order = location, position
                 param.save(update_fields=["location", "order"])

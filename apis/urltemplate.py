@@ -145,7 +145,7 @@ class UrlTemplate:
         if len(raw_segments) != len(self.segments):
             return None
         values: dict[str, str] = {}
-        for raw, segment, regex in zip(raw_segments, self.segments, self._regexes):
+        for raw, segment, regex in zip(raw_segments, self.segments, self._regexes, strict=True):
             if regex is None:
                 if unquote(raw) != unquote("".join(str(p) for p in segment)):
                     return None
@@ -325,9 +325,7 @@ def parse(text: str) -> UrlTemplate:
             pieces = _split_pieces(value, value_offset, names)
             if any(isinstance(p, Param) for p in pieces):
                 if len(pieces) != 1:
-                    raise TemplateError(
-                        "A query value is either literal text or one {parameter}", value_offset
-                    )
+                    raise TemplateError("A query value is either literal text or one {parameter}", value_offset)
                 query.append(QueryItem(key=key, param=pieces[0].name))  # type: ignore[union-attr]
             else:
                 _check_literal(value, value_offset, QUERY_LITERAL_RE, "query")

@@ -48,9 +48,11 @@ def api_list(request: HttpRequest) -> HttpResponse:
     product_slug = request.GET.get("product", "").strip()
     products = list(_products(request))
     # Ordered explicitly: Meta.ordering is not applied to aggregate queries.
-    apis = with_operation_count(_apis(request)).prefetch_related(
-        Prefetch("products", queryset=_products(request))
-    ).order_by("name", "id")
+    apis = (
+        with_operation_count(_apis(request))
+        .prefetch_related(Prefetch("products", queryset=_products(request)))
+        .order_by("name", "id")
+    )
     if q:
         apis = apis.filter(Q(name__icontains=q) | Q(description__icontains=q) | Q(path__icontains=q))
     product = None
@@ -69,7 +71,9 @@ def api_detail(request: HttpRequest, api_slug: str) -> HttpResponse:
     api = get_object_or_404(_apis(request).prefetch_related("products"), slug=api_slug)
     operations = api.operations.all()
     products = [p for p in api.products.all() if p.published or request.user.is_staff]
-    return render(request, "apis/api_detail.html", {"api": api, "operations": operations, "products": products, "nav": "apis"})
+    return render(
+        request, "apis/api_detail.html", {"api": api, "operations": operations, "products": products, "nav": "apis"}
+    )
 
 
 @require_safe
@@ -108,7 +112,9 @@ def product_list(request: HttpRequest) -> HttpResponse:
     products = (
         _products(request)
         .annotate(api_count=Count("apis", filter=Q(apis__in=_apis(request))))
-        .prefetch_related(Prefetch("apis", queryset=_apis(request).order_by("name")[:PRODUCT_CARD_APIS], to_attr="some_apis"))
+        .prefetch_related(
+            Prefetch("apis", queryset=_apis(request).order_by("name")[:PRODUCT_CARD_APIS], to_attr="some_apis")
+        )
         .order_by("order", "name")
     )
     return render(request, "apis/product_list.html", {"products": products, "nav": "products"})

@@ -28,7 +28,9 @@ sys.path.insert(0, str(ROOT))
 def make_csv(path: Path, rows: int, seed: int = 11) -> int:
     """Write the input CSV to a file (the bench process itself stays small); its size in bytes."""
     rng = random.Random(seed)
-    vocabulary = ["".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(2, 9))) for _ in range(5000)]
+    vocabulary = [
+        "".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(2, 9))) for _ in range(5000)
+    ]
     with path.open("w", encoding="utf-8", newline="") as f:
         f.write("Col2\n")
         batch = []
@@ -97,11 +99,15 @@ def main() -> None:
             "Outputs": {"output1": {**ref, "RelativeLocation": "/bench/output.csv"}},
             "GlobalParameters": {},
         }
-        job_id = client.post(f"{base}?api-version=2.0", json.dumps(body), content_type="application/json", headers=headers).json()
+        job_id = client.post(
+            f"{base}?api-version=2.0", json.dumps(body), content_type="application/json", headers=headers
+        ).json()
         assert client.post(f"{base}/{job_id}/start?api-version=2.0", headers=headers).status_code == 200
 
         t = time.perf_counter()
-        worker = subprocess.Popen([sys.executable, str(ROOT / "manage.py"), "mlworker", "--burst"], env=os.environ.copy())
+        worker = subprocess.Popen(
+            [sys.executable, str(ROOT / "manage.py"), "mlworker", "--burst"], env=os.environ.copy()
+        )
         # Sample VmHWM (monotonic) until the worker exits; ru_maxrss would
         # also count the bench process's pages the child had before its exec.
         peak = 0.0
@@ -117,7 +123,9 @@ def main() -> None:
         print(f"job: {job.state} {job.details or ''}".strip())
         print(f"worker wall time: {wall:.1f} s ({job.rows / wall:,.0f} rows/s), peak RSS: {peak:.0f} MB")
         # CPU time does not depend on how busy the machine is; wall time does.
-        print(f"worker CPU time: {cpu:.1f} s ({job.rows / cpu:,.0f} rows per CPU second); load average {os.getloadavg()[0]:.1f}")
+        print(
+            f"worker CPU time: {cpu:.1f} s ({job.rows / cpu:,.0f} rows per CPU second); load average {os.getloadavg()[0]:.1f}"
+        )
 
         output = container.get_blob_client("output.csv").download_blob()
         lines = 0

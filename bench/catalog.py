@@ -51,20 +51,33 @@ def load() -> None:
     started = time.perf_counter()
     products = [Product.objects.create(name=f"Product {i}", slug=f"product-{i}") for i in range(10)]
     apis = Api.objects.bulk_create(
-        Api(name=f"API {i:04d}", slug=f"api-{i:04d}", path=f"api-{i:04d}", service_url="http://127.0.0.1:9",
-            description=f"Benchmark API number {i} with a few words of description.")
+        Api(
+            name=f"API {i:04d}",
+            slug=f"api-{i:04d}",
+            path=f"api-{i:04d}",
+            service_url="http://127.0.0.1:9",
+            description=f"Benchmark API number {i} with a few words of description.",
+        )
         for i in range(APIS)
     )
     through = Api.products.through
     through.objects.bulk_create(through(api_id=a.pk, product_id=products[i % 10].pk) for i, a in enumerate(apis))
     ops = Operation.objects.bulk_create(
-        Operation(api=a, method=VERBS[j % 4], url_template=f"/things{j}/{{id}}?version={{v}}",
-                  display_name=f"Operation {j}", slug=f"operation-{j}", order=j)
-        for a in apis for j in range(OPS_PER_API)
+        Operation(
+            api=a,
+            method=VERBS[j % 4],
+            url_template=f"/things{j}/{{id}}?version={{v}}",
+            display_name=f"Operation {j}",
+            slug=f"operation-{j}",
+            order=j,
+        )
+        for a in apis
+        for j in range(OPS_PER_API)
     )
     Parameter.objects.bulk_create(
         Parameter(operation=o, name=name, location=loc, required=True, order=k)
-        for o in ops for k, (name, loc) in enumerate([("id", "template"), ("v", "query")])
+        for o in ops
+        for k, (name, loc) in enumerate([("id", "template"), ("v", "query")])
     )
     Response.objects.bulk_create(Response(operation=o, status_code=200, description="OK") for o in ops)
     print(f"loaded {APIS} APIs, {len(ops)} operations in {time.perf_counter() - started:.1f} s")

@@ -96,8 +96,12 @@ def main() -> None:
     api, _ = Api.objects.update_or_create(
         path="bench-console", defaults={"name": "Console bench", "service_url": backend, "subscription_required": False}
     )
-    small, _ = Operation.objects.get_or_create(api=api, method="GET", url_template="/items/{id}", defaults={"display_name": "Items"})
-    big, _ = Operation.objects.get_or_create(api=api, method="GET", url_template="/big", defaults={"display_name": "Big"})
+    small, _ = Operation.objects.get_or_create(
+        api=api, method="GET", url_template="/items/{id}", defaults={"display_name": "Items"}
+    )
+    big, _ = Operation.objects.get_or_create(
+        api=api, method="GET", url_template="/big", defaults={"display_name": "Big"}
+    )
     user, _ = get_user_model().objects.get_or_create(username="bench")
     client = Client(HTTP_HX_REQUEST="true")
     client.force_login(user)
@@ -133,7 +137,9 @@ def main() -> None:
             parts.setdefault(name, []).append(t[name])
         overhead.append(total - t["gateway"])
     print(f"Console overhead, 10 KB JSON response, {RUNS} sends (in-process gateway, {connection.vendor}):")
-    print(f"  overhead p50 {percentile(overhead, 50):6.2f} ms   p95 {percentile(overhead, 95):6.2f} ms   (target p50 < 5 ms)")
+    print(
+        f"  overhead p50 {percentile(overhead, 50):6.2f} ms   p95 {percentile(overhead, 95):6.2f} ms   (target p50 < 5 ms)"
+    )
     print(f"  gateway  p50 {percentile(gateway, 50):6.2f} ms   total p50 {percentile(wall, 50):6.2f} ms")
     print(f"  CPU time of the request thread p50 {percentile(cpu, 50):6.2f} ms   p95 {percentile(cpu, 95):6.2f} ms")
     print("  inside the view, p50: " + ", ".join(f"{k} {percentile(v, 50):.2f} ms" for k, v in parts.items()))
@@ -153,7 +159,9 @@ def main() -> None:
     fragment = response.content.decode()
     assert "Download it whole" in fragment
     print(f"5 MB JSON response ({len(FIVE_MB) / 1e6:.1f} MB):")
-    print(f"  server: total {total:.0f} ms, of which gateway {t['gateway']:.0f} ms, console {total - t['gateway']:.0f} ms")
+    print(
+        f"  server: total {total:.0f} ms, of which gateway {t['gateway']:.0f} ms, console {total - t['gateway']:.0f} ms"
+    )
     print(f"  fragment sent to the page: {size / 1024:.0f} KB (first 256 KB shown, the rest a download link)")
     browser_render(fragment)
     server.shutdown()
@@ -181,12 +189,16 @@ def browser_render(fragment: str) -> None:
             for _ in range(5)
         ]
         # Is the page still responsive afterwards? Time a click-to-handler round trip.
-        page.evaluate("document.body.insertAdjacentHTML('beforeend', '<button id=b onclick=\"window.hit=performance.now()\">b</button>')")
+        page.evaluate(
+            "document.body.insertAdjacentHTML('beforeend', '<button id=b onclick=\"window.hit=performance.now()\">b</button>')"
+        )
         t0 = page.evaluate("performance.now()")
         page.click("#b")
         latency = page.evaluate("window.hit") - t0
         browser.close()
-    print(f"  browser: swap + layout of the fragment p50 {statistics.median(times):.0f} ms; a click afterwards handled in {latency:.0f} ms")
+    print(
+        f"  browser: swap + layout of the fragment p50 {statistics.median(times):.0f} ms; a click afterwards handled in {latency:.0f} ms"
+    )
 
 
 if __name__ == "__main__":

@@ -57,31 +57,65 @@ from monitoring.models import CallRollup, RollupState  # noqa: E402
 APIS, OPS_PER_API, DEVELOPERS, DAYS = 10, 5, 100, 7
 STATUS = {"success": 200, "unauthorized": 401, "throttled": 429, "quota": 403, "no_match": 404, "backend_error": 502}
 # (outcome, weight): most calls succeed; rejections carry no backend time.
-OUTCOMES = [("success", 900), ("throttled", 40), ("backend_error", 20), ("quota", 10), ("unauthorized", 20), ("no_match", 10)]
+OUTCOMES = [
+    ("success", 900),
+    ("throttled", 40),
+    ("backend_error", 20),
+    ("quota", 10),
+    ("unauthorized", 20),
+    ("no_match", 10),
+]
 NULL = "\\N"  # COPY's text format
 COLUMNS = [
-    "created", "request_id", "api_id", "operation_id", "product_id", "subscription_id", "user_id",
-    "method", "path", "status", "outcome", "total_ms", "backend_ms", "bytes_in", "bytes_out", "client_ip",
+    "created",
+    "request_id",
+    "api_id",
+    "operation_id",
+    "product_id",
+    "subscription_id",
+    "user_id",
+    "method",
+    "path",
+    "status",
+    "outcome",
+    "total_ms",
+    "backend_ms",
+    "bytes_in",
+    "bytes_out",
+    "client_ip",
 ]
 
 
 def catalog() -> tuple[list[Operation], list[Subscription]]:
     if not Api.objects.filter(path="mon-bench-0").exists():
         products = [
-            Product.objects.create(name=n, slug=f"mon-bench-{n.lower()}", rate_limit_calls=r, rate_limit_period=60 if r else None,
-                                   quota_calls=q, quota_period=7 * 86400 if q else None)
+            Product.objects.create(
+                name=n,
+                slug=f"mon-bench-{n.lower()}",
+                rate_limit_calls=r,
+                rate_limit_period=60 if r else None,
+                quota_calls=q,
+                quota_period=7 * 86400 if q else None,
+            )
             for n, r, q in (("Starter", 5, 100), ("Pro", 600, 500_000), ("Unlimited", None, None))
         ]
         for i in range(APIS):
             api = Api.objects.create(name=f"Bench API {i}", path=f"mon-bench-{i}", service_url="http://127.0.0.1:9")
             api.products.add(products[i % 3], products[2])
             for j in range(OPS_PER_API):
-                Operation.objects.create(api=api, method=["GET", "POST"][j % 2], url_template=f"/things{j}/{{id}}", display_name=f"Op {i}.{j}")
+                Operation.objects.create(
+                    api=api,
+                    method=["GET", "POST"][j % 2],
+                    url_template=f"/things{j}/{{id}}",
+                    display_name=f"Op {i}.{j}",
+                )
         user_model = get_user_model()
         start = timezone.now() - timedelta(days=DAYS + 3)
         for d in range(DEVELOPERS):
             user = user_model.objects.create_user(f"dev{d:03d}", f"dev{d:03d}@example.com", None)
-            sub = Subscription(user=user, product=products[d % 3], name=f"App {d:03d}", state=Subscription.ACTIVE, started=start)
+            sub = Subscription(
+                user=user, product=products[d % 3], name=f"App {d:03d}", state=Subscription.ACTIVE, started=start
+            )
             sub.save()
         user_model.objects.create_superuser("benchboss", "benchboss@example.com", None)
     ops = list(Operation.objects.filter(api__path__startswith="mon-bench-").select_related("api").order_by("id"))
@@ -108,7 +142,9 @@ def load_calls(total: int, ops: list[Operation], subs: list[Subscription], *, si
     if bulk:
         # Rebuilding the indexes once is much faster than updating them row by row.
         with connection.cursor() as cursor:
-            cursor.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'gateway_call' AND indexname NOT LIKE '%%pkey'")
+            cursor.execute(
+                "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'gateway_call' AND indexname NOT LIKE '%%pkey'"
+            )
             indexes = cursor.fetchall()
             for name, _ in indexes:
                 cursor.execute(f'DROP INDEX IF EXISTS "{name}"')
@@ -152,7 +188,9 @@ def load_calls(total: int, ops: list[Operation], subs: list[Subscription], *, si
         for _, definition in indexes:
             cursor.execute(definition)
     if bulk:
-        print(f"Loaded {total:,} calls in {loaded - started:.0f} s, rebuilt {len(indexes)} indexes in {time.perf_counter() - loaded:.0f} s")
+        print(
+            f"Loaded {total:,} calls in {loaded - started:.0f} s, rebuilt {len(indexes)} indexes in {time.perf_counter() - loaded:.0f} s"
+        )
 
 
 def vacuum() -> None:
@@ -185,7 +223,9 @@ def timed(client: Client, url: str, runs: int) -> tuple[list[float], int, int]:
 def report(label: str, times: list[float], queries: int, size: int, target: float | None) -> None:
     median = statistics.median(times)
     verdict = "" if target is None else ("  OK" if median < target else f"  OVER the {target:.0f} ms target")
-    print(f"{label:<58} median {median:7.0f} ms  max {max(times):7.0f} ms  {queries:3d} queries  {size / 1024:5.0f} kB{verdict}")
+    print(
+        f"{label:<58} median {median:7.0f} ms  max {max(times):7.0f} ms  {queries:3d} queries  {size / 1024:5.0f} kB{verdict}"
+    )
 
 
 def main() -> None:
@@ -226,8 +266,12 @@ def main() -> None:
     call_command("rollup_calls", "--no-prune", stdout=io.StringIO())
     vacuum()
     watermark = RollupState.watermark()
-    print(f"rollup_calls: {time.perf_counter() - t:.1f} s, {CallRollup.objects.count():,} rollup rows (hour, day and per-outcome), watermark {watermark:%Y-%m-%d %H:%M}")
-    print(f"raw calls after the watermark (read raw by every view): {Call.objects.filter(created__gte=watermark).count():,}")
+    print(
+        f"rollup_calls: {time.perf_counter() - t:.1f} s, {CallRollup.objects.count():,} rollup rows (hour, day and per-outcome), watermark {watermark:%Y-%m-%d %H:%M}"
+    )
+    print(
+        f"raw calls after the watermark (read raw by every view): {Call.objects.filter(created__gte=watermark).count():,}"
+    )
 
     staff = get_user_model().objects.get(username="benchboss")
     client = Client()
@@ -236,7 +280,11 @@ def main() -> None:
     for label, url, target in [
         ("dashboard, last 7 days", "/monitoring/?range=7d", 1000),
         ("dashboard, last 7 days, one subscription", f"/monitoring/?range=7d&subscription={busiest.pk}", 1000),
-        ("dashboard, last 7 days, one API, throttled", f"/monitoring/?range=7d&api={ops[0].api_id}&outcome=throttled", 1000),
+        (
+            "dashboard, last 7 days, one API, throttled",
+            f"/monitoring/?range=7d&api={ops[0].api_id}&outcome=throttled",
+            1000,
+        ),
         ("dashboard, last 24 hours", "/monitoring/?range=24h", 1000),
         ("dashboard, last 30 days", "/monitoring/?range=30d", 1000),
         ("dashboard, last hour (raw records)", "/monitoring/?range=1h", 1000),
@@ -247,7 +295,11 @@ def main() -> None:
     developer = Client()
     developer.force_login(busiest.user)
     week = Call.objects.filter(subscription=busiest, created__gte=timezone.now() - timedelta(days=7)).count()
-    report(f"usage panel, busiest developer ({week:,} calls this week)", *timed(developer, "/monitoring/usage/", args.runs * 4), 200)
+    report(
+        f"usage panel, busiest developer ({week:,} calls this week)",
+        *timed(developer, "/monitoring/usage/", args.runs * 4),
+        200,
+    )
 
     if not args.skip_raw:
         # What the 7-day page costs without rollups: move the watermark away.
@@ -255,11 +307,17 @@ def main() -> None:
         kept = state.rolled_until
         RollupState.objects.filter(pk=1).update(rolled_until=None)
         try:
-            report("dashboard, last 7 days, raw records only (no rollups)", *timed(client, "/monitoring/?range=7d", 1), None)
+            report(
+                "dashboard, last 7 days, raw records only (no rollups)",
+                *timed(client, "/monitoring/?range=7d", 1),
+                None,
+            )
         finally:
             RollupState.objects.filter(pk=1).update(rolled_until=kept)
 
 
 if __name__ == "__main__":
     main()
-    print("load average (1, 5, 15 min): " + ", ".join(f"{x:.1f}" for x in os.getloadavg()) + f" on {os.cpu_count()} CPUs")
+    print(
+        "load average (1, 5, 15 min): " + ", ".join(f"{x:.1f}" for x in os.getloadavg()) + f" on {os.cpu_count()} CPUs"
+    )

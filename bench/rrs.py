@@ -25,7 +25,9 @@ from pathlib import Path
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
-BODY = json.dumps({"Inputs": {"input1": {"ColumnNames": ["Col2"], "Values": [["This is a good day"]]}}, "GlobalParameters": {}})
+BODY = json.dumps(
+    {"Inputs": {"input1": {"ColumnNames": ["Col2"], "Values": [["This is a good day"]]}}, "GlobalParameters": {}}
+)
 
 
 def free_port() -> int:
@@ -87,9 +89,26 @@ def main() -> None:
     }
     python = sys.executable
     subprocess.run([python, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
-    demo = json.loads(subprocess.run([python, "manage.py", "load_demo", "--json"], cwd=ROOT, env=env, check=True, capture_output=True, text=True).stdout)
+    demo = json.loads(
+        subprocess.run(
+            [python, "manage.py", "load_demo", "--json"], cwd=ROOT, env=env, check=True, capture_output=True, text=True
+        ).stdout
+    )
     if args.server == "gunicorn":
-        command = [str(Path(python).parent / "gunicorn"), "portal.wsgi", "-k", "gthread", "-w", "2", "--threads", "8", "-b", f"127.0.0.1:{port}", "--log-level", "warning"]
+        command = [
+            str(Path(python).parent / "gunicorn"),
+            "portal.wsgi",
+            "-k",
+            "gthread",
+            "-w",
+            "2",
+            "--threads",
+            "8",
+            "-b",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+        ]
     else:
         command = [python, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"]
     server = subprocess.Popen(command, cwd=ROOT, env=env)
@@ -101,10 +120,26 @@ def main() -> None:
                 break
             except requests.RequestException:
                 time.sleep(0.1)
-        check = requests.post(url, data=BODY, headers={"Content-Type": "application/json", "Authorization": f"Bearer {demo['api_key']}"}, timeout=10)
-        assert check.json()["Results"]["output1"]["value"]["Values"][0][1:] == ["1", "1", "2", "2", "0", "2", "0", "1"], check.text
+        check = requests.post(
+            url,
+            data=BODY,
+            headers={"Content-Type": "application/json", "Authorization": f"Bearer {demo['api_key']}"},
+            timeout=10,
+        )
+        assert check.json()["Results"]["output1"]["value"]["Values"][0][1:] == [
+            "1",
+            "1",
+            "2",
+            "2",
+            "0",
+            "2",
+            "0",
+            "1",
+        ], check.text
         run(url, demo["api_key"], 4, 200)  # warm up
-        print(f"server: {args.server}; one-row RRS requests, {args.requests} per run; load average {os.getloadavg()[0]:.1f}")
+        print(
+            f"server: {args.server}; one-row RRS requests, {args.requests} per run; load average {os.getloadavg()[0]:.1f}"
+        )
         print(f"{'concurrency':>11}  {'p50 ms':>7}  {'p99 ms':>7}  {'req/s':>7}  errors")
         for concurrency in (1, 16):
             total = args.requests if concurrency > 1 else max(200, args.requests // 4)

@@ -100,8 +100,8 @@ def from_post(operation: Operation, data: QueryDict) -> State:
         if param.location == Parameter.HEADER:
             continue
         state.params[param.name] = data.get(f"p_{param.name}", "")
-    state.extra_query = list(zip(data.getlist("q_name"), data.getlist("q_value")))
-    state.headers = list(zip(data.getlist("h_name"), data.getlist("h_value")))
+    state.extra_query = list(zip(data.getlist("q_name"), data.getlist("q_value"), strict=False))
+    state.headers = list(zip(data.getlist("h_name"), data.getlist("h_value"), strict=False))
     state.subscription = data.get("subscription", "")
     try:
         state.rep = max(int(data.get("rep", 0)), 0)

@@ -35,6 +35,9 @@ class SavedValues(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "api"], name="console_saved_values_unique")]
 
+    def __str__(self) -> str:
+        return f"Values of user {self.user_id} for API {self.api_id}"
+
     @property
     def data(self) -> dict:
         try:

@@ -9,14 +9,15 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db import DatabaseError, transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
-from django.urls import NoReverseMatch, reverse
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
+from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import reswap, retarget
 
 from apis.models import Operation, Parameter
-from console import build, forms, render as show
+from console import build, forms
+from console import render as show
 from console.models import SavedValues, Send
 from console.send import send as send_request
 
@@ -28,7 +29,9 @@ REQUEST_ID_HEADERS = ("X-Portico-Request-Id", "X-Request-Id", "Request-Id")
 
 def get_operation(request: HttpRequest, operation_id: int) -> Operation:
     """The operation if the developer may use its console, else a 404."""
-    operation = get_object_or_404(Operation.objects.select_related("api").prefetch_related("parameters"), pk=operation_id)
+    operation = get_object_or_404(
+        Operation.objects.select_related("api").prefetch_related("parameters"), pk=operation_id
+    )
     if not (operation.api.published or request.user.is_staff):  # as Api.objects.visible_to
         raise Http404("No such operation.")
     if not (operation.api.console_enabled and operation.console_enabled):
@@ -124,7 +127,11 @@ def shown_context(sent: Send) -> dict:
         "calls_left": show.calls_left(headers),
         "retry_after": int(retry_after) if retry_after.strip().isdigit() else None,
         "filename": show.download_name(content_disposition, sent.content_type),
-        "status_class": "ok" if sent.status and sent.status < 300 else "warn" if sent.status and sent.status < 500 else "bad",
+        "status_class": "ok"
+        if sent.status and sent.status < 300
+        else "warn"
+        if sent.status and sent.status < 500
+        else "bad",
     }
 
 

@@ -21,7 +21,9 @@ storage_account_name = os.environ.get("STORAGE_ACCOUNT_NAME", "<REPLACE WITH YOU
 storage_account_key = os.environ.get("STORAGE_ACCOUNT_KEY", "<REPLACE WITH YOUR AZURE STORAGE KEY>")
 storage_container_name = os.environ.get("STORAGE_CONTAINER_NAME", "<REPLACE WITH YOUR AZURE STORAGE CONTAINER NAME>")
 input_file = os.environ.get("INPUT_FILE", "<REPLACE WITH THE LOCATION OF YOUR INPUT FILE>")  # Example: C:\\mydata.csv
-output_file = os.environ.get("OUTPUT_FILE", "<REPLACE WITH THE LOCATION OF YOUR OUTPUT FILE>")  # Example: C:\\myresults.csv
+output_file = os.environ.get(
+    "OUTPUT_FILE", "<REPLACE WITH THE LOCATION OF YOUR OUTPUT FILE>"
+)  # Example: C:\\myresults.csv
 input_blob_name = "mydatablob.csv"
 output_blob_name = "myresultsblob.csv"
 connection_string = os.environ.get(

@@ -1,6 +1,6 @@
 """Turn `manage.py load_demo --json` into shell exports for the example clients.
 
-    eval "$(.venv/bin/python manage.py load_demo --json | .venv/bin/python examples/demo_env.py)"
+eval "$(.venv/bin/python manage.py load_demo --json | .venv/bin/python examples/demo_env.py)"
 """
 
 import json

@@ -25,8 +25,20 @@ class BatchJobAdmin(admin.ModelAdmin):
     # The blob references hold storage credentials: not shown.
     exclude = ["input_ref", "outputs"]
     readonly_fields = [
-        "service", "job_id", "state", "global_parameters", "details", "results", "rows", "created",
-        "started", "ended", "claimed_by", "lease_expires", "heartbeat", "attempts",
+        "service",
+        "job_id",
+        "state",
+        "global_parameters",
+        "details",
+        "results",
+        "rows",
+        "created",
+        "started",
+        "ended",
+        "claimed_by",
+        "lease_expires",
+        "heartbeat",
+        "attempts",
     ]
 
     def has_add_permission(self, request) -> bool:

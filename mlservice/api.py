@@ -88,7 +88,9 @@ def ml_api(view: Callable) -> Callable:
         except Exception:
             # Never the body or headers: they carry keys and connection strings.
             log.exception("mlservice: unexpected error in %s", view.__name__)
-            return error_response(ServiceError("InternalError", "InternalError", "Unexpected error; see the server log."))
+            return error_response(
+                ServiceError("InternalError", "InternalError", "Unexpected error; see the server log.")
+            )
 
     return wrapper
 
@@ -107,7 +109,11 @@ def execute(request: HttpRequest, service: WebService) -> HttpResponse:
     details = protocol.parse_flag("details", request.GET.get("details"))
     fmt = request.GET.get("format", "")
     if fmt and fmt.lower() != "swagger":
-        raise bad("InvalidQueryParameter", f"The format '{fmt}' is not supported; use format=swagger or leave it out.", "format")
+        raise bad(
+            "InvalidQueryParameter",
+            f"The format '{fmt}' is not supported; use format=swagger or leave it out.",
+            "format",
+        )
     swagger = bool(fmt)
     data = protocol.parse_json_body(read_body(request))
     params = protocol.parse_global_parameters(data.get("GlobalParameters"), bits=service.bits, ngrams=service.ngrams)
@@ -199,5 +205,9 @@ def start_job(request: HttpRequest, service: WebService, job_id: str) -> HttpRes
 def unknown_endpoint(request: HttpRequest, rest: str = "") -> JsonResponse:
     """Any other URL under /workspaces/: AzureML's NotFound, not Django's HTML page."""
     return error_response(
-        ServiceError("NotFound", "EndpointNotFound", "No such endpoint. The service answers .../execute, .../swagger.json and .../jobs.")
+        ServiceError(
+            "NotFound",
+            "EndpointNotFound",
+            "No such endpoint. The service answers .../execute, .../swagger.json and .../jobs.",
+        )
     )

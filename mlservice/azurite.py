@@ -56,8 +56,17 @@ def start(location: Path, *, host: str = "127.0.0.1", port: int = 0, timeout: fl
         raise FileNotFoundError(f"{BINARY} is missing: run `npm ci` (make run/make test do).")
     process = subprocess.Popen(
         [
-            str(BINARY), "--blobHost", host, "--blobPort", str(port), "--location", str(location),
-            "--silent", "--disableTelemetry", "--skipApiVersionCheck", "--loose",
+            str(BINARY),
+            "--blobHost",
+            host,
+            "--blobPort",
+            str(port),
+            "--location",
+            str(location),
+            "--silent",
+            "--disableTelemetry",
+            "--skipApiVersionCheck",
+            "--loose",
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

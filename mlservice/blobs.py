@@ -15,7 +15,7 @@ import io
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from urllib.parse import quote, urlsplit
 
 from azure.core.exceptions import (
@@ -66,7 +66,9 @@ def open_blob(ref: dict, role: str, *, timeout: float, retries: int) -> BlobRef:
     }
     container, name = split_location(ref["RelativeLocation"])
     if not container or not name:
-        raise StorageProblem(f"The RelativeLocation of {role} must be /container/blob, not '{ref['RelativeLocation']}'.")
+        raise StorageProblem(
+            f"The RelativeLocation of {role} must be /container/blob, not '{ref['RelativeLocation']}'."
+        )
     if ref.get("ConnectionString"):
         try:
             service = BlobServiceClient.from_connection_string(ref["ConnectionString"], **options)
@@ -83,7 +85,9 @@ def open_blob(ref: dict, role: str, *, timeout: float, retries: int) -> BlobRef:
     sas = ref["SasBlobToken"].lstrip("?")
     parts = urlsplit(base)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise StorageProblem(f"The BaseLocation of {role} must be an http(s) URL such as https://account.blob.core.windows.net/.")
+        raise StorageProblem(
+            f"The BaseLocation of {role} must be an http(s) URL such as https://account.blob.core.windows.net/."
+        )
     url = f"{base}{quote(container)}/{quote(name)}?{sas}"
     return BlobRef(BlobClient.from_blob_url(url, **options), container, name, role, base)
 
@@ -93,9 +97,15 @@ def explain(error: Exception, blob: BlobRef, action: str) -> StorageProblem:
     if isinstance(error, ResourceNotFoundError):
         code = getattr(error, "error_code", None) or ""
         if "Container" in str(code):
-            return StorageProblem(f"Cannot {action} {blob.role}: the container '{blob.container}' does not exist at {blob.service_url}.")
-        return StorageProblem(f"Cannot {action} {blob.role}: the blob {blob.where} does not exist. Upload it first, or fix the RelativeLocation.")
-    if isinstance(error, ClientAuthenticationError) or (isinstance(error, HttpResponseError) and error.status_code == 403):
+            return StorageProblem(
+                f"Cannot {action} {blob.role}: the container '{blob.container}' does not exist at {blob.service_url}."
+            )
+        return StorageProblem(
+            f"Cannot {action} {blob.role}: the blob {blob.where} does not exist. Upload it first, or fix the RelativeLocation."
+        )
+    if isinstance(error, ClientAuthenticationError) or (
+        isinstance(error, HttpResponseError) and error.status_code == 403
+    ):
         return StorageProblem(
             f"Cannot {action} {blob.role}: the storage account at {blob.service_url} refused the credentials. "
             "Check the AccountKey of the connection string, or that the SAS token is valid, unexpired and allows it."
@@ -106,7 +116,9 @@ def explain(error: Exception, blob: BlobRef, action: str) -> StorageProblem:
             "in time. Check the BlobEndpoint/AccountName of the connection string and that the storage is running."
         )
     if isinstance(error, HttpResponseError):
-        return StorageProblem(f"Cannot {action} {blob.role} {blob.where}: storage answered {error.status_code} {getattr(error, 'reason', '')}.".strip())
+        return StorageProblem(
+            f"Cannot {action} {blob.role} {blob.where}: storage answered {error.status_code} {getattr(error, 'reason', '')}.".strip()
+        )
     return StorageProblem(f"Cannot {action} {blob.role} {blob.where}: {type(error).__name__}.")
 
 
@@ -114,8 +126,7 @@ def download_chunks(blob: BlobRef) -> Iterator[bytes]:
     """The blob's bytes, 4 MiB at a time; storage errors as StorageProblem."""
     try:
         stream = blob.client.download_blob(max_concurrency=1)
-        for chunk in stream.chunks():
-            yield chunk
+        yield from stream.chunks()
     except AzureError as e:
         raise explain(e, blob, "read") from None
 
@@ -191,7 +202,7 @@ class BlockWriter:
 def results_location(blob: BlobRef, *, submitted_sas: str | None, hours: int) -> dict:
     """BES Results for one output: where to fetch it, with a read-only SAS that expires."""
     if blob.account_key:
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         token = generate_blob_sas(
             account_name=blob.client.account_name,
             container_name=blob.container,

@@ -148,7 +148,7 @@ class FeatureHasher:
         if self.ngrams >= 2 and n >= 2:
             c = QUADRATIC_CONSTANT
             # Bigrams, the common case, in one comprehension.
-            out += [(a * c + b) & mask for a, b in zip(hashes, hashes[1:])]
+            out += [(a * c + b) & mask for a, b in zip(hashes, hashes[1:], strict=False)]
             for gram in range(3, min(self.ngrams, n) + 1):
                 for i in range(n - gram + 1):
                     index = hashes[i]

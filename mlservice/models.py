@@ -162,4 +162,3 @@ class BatchJob(models.Model):
             "StartTime": iso(self.started),
             "EndTime": iso(self.ended),
         }
-

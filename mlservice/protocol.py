@@ -128,9 +128,13 @@ def parse_global_parameters(raw, *, bits: int, ngrams: int) -> Parameters:
             number = int(value)
         except (TypeError, ValueError):
             number = None
-        low, high = (hashing.MIN_BITS, hashing.MAX_BITS) if name == BITS_PARAMETER else (
-            hashing.MIN_NGRAMS,
-            hashing.MAX_NGRAMS,
+        low, high = (
+            (hashing.MIN_BITS, hashing.MAX_BITS)
+            if name == BITS_PARAMETER
+            else (
+                hashing.MIN_NGRAMS,
+                hashing.MAX_NGRAMS,
+            )
         )
         if number is None or not low <= number <= high:
             raise bad(
@@ -264,7 +268,9 @@ def rrs_response(table: Table, *, details: bool, swagger: bool, input_columns: i
 
 def _blob_reference(value, target: str) -> dict:
     if not isinstance(value, dict):
-        raise bad("RequestBodyInvalid", f"{target} must be an object with ConnectionString and RelativeLocation.", target)
+        raise bad(
+            "RequestBodyInvalid", f"{target} must be an object with ConnectionString and RelativeLocation.", target
+        )
     relative = value.get("RelativeLocation")
     if not isinstance(relative, str) or "/" not in relative.strip("/"):
         raise bad(
@@ -314,8 +320,9 @@ def parse_bes_submit(data: dict) -> tuple[dict, dict | None]:
     return source, {"output1": _blob_reference(outputs["output1"], "output1")}
 
 
-def swagger_document(*, title: str, description: str, base_path: str, host: str, scheme: str,
-                     target_column: str, bits: int) -> dict:
+def swagger_document(
+    *, title: str, description: str, base_path: str, host: str, scheme: str, target_column: str, bits: int
+) -> dict:
     features = hashing.feature_names(target_column, min(bits, 4))
     input_schema = {"type": "object", "properties": {target_column: {"type": "string"}}}
     output_properties = {target_column: {"type": "string"}}
@@ -361,7 +368,11 @@ def swagger_document(*, title: str, description: str, base_path: str, host: str,
                     "GlobalParameters": {
                         "type": "object",
                         "properties": {
-                            BITS_PARAMETER: {"type": "integer", "minimum": hashing.MIN_BITS, "maximum": hashing.MAX_BITS},
+                            BITS_PARAMETER: {
+                                "type": "integer",
+                                "minimum": hashing.MIN_BITS,
+                                "maximum": hashing.MAX_BITS,
+                            },
                             NGRAMS_PARAMETER: {
                                 "type": "integer",
                                 "minimum": hashing.MIN_NGRAMS,

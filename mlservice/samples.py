@@ -33,7 +33,10 @@ def fill(code: str, **values: str) -> str:
 
 def rrs(service: WebService, base_url: str) -> dict:
     url = f"{base_url}{service.base_path}/execute?api-version=2.0&details=true"
-    request = {"Inputs": {"input1": {"ColumnNames": [service.target_column], "Values": [[SAMPLE_TEXT], ["value"]]}}, "GlobalParameters": {}}
+    request = {
+        "Inputs": {"input1": {"ColumnNames": [service.target_column], "Values": [[SAMPLE_TEXT], ["value"]]}},
+        "GlobalParameters": {},
+    }
     table = protocol.Table([service.target_column], [[SAMPLE_TEXT], ["value"]])
     hasher = service.hasher(min(service.bits, 4))
     scored = protocol.score(table, hasher, service.target_column)
@@ -58,7 +61,9 @@ def bes(service: WebService, base_url: str, connection_string: str) -> dict:
     jobs_url = f"{base_url}{service.base_path}/jobs"
     submit = {
         "Input": {"ConnectionString": connection_string, "RelativeLocation": "/mycontainer/mydatablob.csv"},
-        "Outputs": {"output1": {"ConnectionString": connection_string, "RelativeLocation": "/mycontainer/myresultsblob.csv"}},
+        "Outputs": {
+            "output1": {"ConnectionString": connection_string, "RelativeLocation": "/mycontainer/myresultsblob.csv"}
+        },
         "GlobalParameters": {},
     }
     status = {
@@ -95,7 +100,9 @@ def bes(service: WebService, base_url: str, connection_string: str) -> dict:
         "jobs_url": jobs_url,
         "submit_json": json.dumps(submit, indent=2),
         "csv_header": f"{service.target_column}\n{SAMPLE_TEXT}\n",
-        "output_header": ",".join([service.target_column] + hashing.feature_names(service.target_column, min(service.bits, 3)))
+        "output_header": ",".join(
+            [service.target_column] + hashing.feature_names(service.target_column, min(service.bits, 3))
+        )
         + (",..." if service.bits > 3 else ""),
         "status_json": json.dumps(status, indent=2),
         "code": [
@@ -106,7 +113,7 @@ def bes(service: WebService, base_url: str, connection_string: str) -> dict:
     }
 
 
-PY_RRS = '''import json
+PY_RRS = """import json
 import requests
 
 url = "@@URL@@"
@@ -123,9 +130,9 @@ else:
     print("The request failed with status code:", response.status_code)
     print(response.headers)
     print(response.text)
-'''
+"""
 
-CS_RRS = '''// dotnet add package System.Net.Http.Json
+CS_RRS = """// dotnet add package System.Net.Http.Json
 using System;
 using System.Collections.Generic;
 using System.Net.Http;
@@ -166,9 +173,9 @@ class Program
         }
     }
 }
-'''
+"""
 
-R_RRS = '''library("httr")
+R_RRS = """library("httr")
 library("jsonlite")
 
 url <- "@@URL@@"
@@ -187,9 +194,9 @@ if (status_code(response) == 200) {
   print(headers(response))
   print(content(response, "text"))
 }
-'''
+"""
 
-CS_BES = '''// dotnet add package Azure.Storage.Blobs
+CS_BES = """// dotnet add package Azure.Storage.Blobs
 using System;
 using System.Net.Http;
 using System.Net.Http.Headers;
@@ -246,9 +253,9 @@ class Program
         }
     }
 }
-'''
+"""
 
-R_BES = '''library("httr")
+R_BES = """library("httr")
 library("jsonlite")
 library("AzureStor")
 
@@ -289,4 +296,4 @@ repeat {
   }
   Sys.sleep(1)
 }
-'''
+"""

@@ -204,7 +204,9 @@ class Runner:
         try:
             header = next(reader, None)
             if header is None:
-                raise JobFailed(f"The input blob {source.where} is empty: it needs a header row with a '{column}' column.")
+                raise JobFailed(
+                    f"The input blob {source.where} is empty: it needs a header row with a '{column}' column."
+                )
             if column not in header:
                 raise JobFailed(
                     f"The input file has no '{column}' column: its header row has {', '.join(repr(h) for h in header) or 'no columns'}. "
@@ -237,7 +239,9 @@ class Runner:
         except csv.Error as e:
             raise JobFailed(f"The input file is not valid CSV near line {reader.line_num}: {e}.") from None
         except UnicodeDecodeError:
-            raise JobFailed("The input file is not UTF-8 text; save it as UTF-8 CSV and submit the job again.") from None
+            raise JobFailed(
+                "The input file is not UTF-8 text; save it as UTF-8 CSV and submit the job again."
+            ) from None
         self.job.rows = rows
         self.beat(rows)
         writer_target.commit()

@@ -67,7 +67,9 @@ def ceil_to(moment: datetime, seconds: int) -> datetime:
     return datetime.fromtimestamp(epoch, UTC)
 
 
-def plan(start: datetime, end: datetime, watermark: datetime | None, *, hourly: bool) -> list[tuple[str, datetime, datetime]]:
+def plan(
+    start: datetime, end: datetime, watermark: datetime | None, *, hourly: bool
+) -> list[tuple[str, datetime, datetime]]:
     """Which source answers which part of [start, end): ("rollup", a, b) for
     whole hours already rolled up, ("raw", a, b) for the rest."""
     if not hourly or watermark is None:
@@ -104,7 +106,9 @@ def split_days(start: datetime, end: datetime, watermark: datetime) -> list[tupl
     return parts
 
 
-def sources_for(filters: Filters, watermark: datetime | None, hourly: bool, *, tables: bool) -> list[tuple[str, datetime, datetime]]:
+def sources_for(
+    filters: Filters, watermark: datetime | None, hourly: bool, *, tables: bool
+) -> list[tuple[str, datetime, datetime]]:
     """The sources of the charts (tables=False) or of the tables (tables=True).
     Charts of views filtered only by outcome read the TOTAL rows (a few per
     hour); tables of long ranges read DAY rows for whole days."""
@@ -346,7 +350,9 @@ def dashboard(filters: Filters) -> Report:
     per_bucket: dict[int, dict[str, Stats]] = defaultdict(lambda: defaultdict(Stats))
     for source, parts in combined(sources):
         qs, time_field = parts_queryset(source, parts, filters)
-        for row in rows(qs.annotate(t=EpochBucket(F(time_field), size)).values("t", "outcome").annotate(**aggregates(source))):
+        for row in rows(
+            qs.annotate(t=EpochBucket(F(time_field), size)).values("t", "outcome").annotate(**aggregates(source))
+        ):
             per_bucket[row["t"]][row["outcome"]].add_row(row)
     # The tables show total latency only: their queries leave the backend histogram out.
     per_combo: dict[tuple, Stats] = defaultdict(Stats)
@@ -380,7 +386,9 @@ def dashboard(filters: Filters) -> Report:
 
     total = Stats()
     outcome_totals = dict.fromkeys(OUTCOMES, 0)
-    groups: dict[str, dict] = {d: defaultdict(Stats) for d in ("api_id", "operation_id", "product_id", "subscription_id")}
+    groups: dict[str, dict] = {
+        d: defaultdict(Stats) for d in ("api_id", "operation_id", "product_id", "subscription_id")
+    }
     for combo, stats in per_combo.items():
         values = dict(zip(DIMENSIONS, combo, strict=True))
         outcome_totals[values["outcome"]] = outcome_totals.get(values["outcome"], 0) + stats.calls
@@ -494,7 +502,9 @@ def quota_window(started: datetime, now: datetime, period: int) -> tuple[datetim
     return start, start + timedelta(seconds=period)
 
 
-def count_calls(subscription_id: int, start: datetime, end: datetime, watermark: datetime | None, outcomes: list[str] | None = None) -> int:
+def count_calls(
+    subscription_id: int, start: datetime, end: datetime, watermark: datetime | None, outcomes: list[str] | None = None
+) -> int:
     """Calls of one subscription in [start, end): whole rolled-up hours from
     HOUR rollups, the rest from raw records, as the dashboard does. A busy
     subscription's week is a few thousand rollup rows instead of hundreds of
@@ -507,7 +517,9 @@ def count_calls(subscription_id: int, start: datetime, end: datetime, watermark:
                 qs = qs.filter(outcome__in=outcomes)
             total += qs.count()
         else:
-            qs = CallRollup.objects.filter(kind=CallRollup.HOUR, subscription_id=subscription_id, bucket__gte=a, bucket__lt=b)
+            qs = CallRollup.objects.filter(
+                kind=CallRollup.HOUR, subscription_id=subscription_id, bucket__gte=a, bucket__lt=b
+            )
             if outcomes:
                 qs = qs.filter(outcome__in=outcomes)
             total += qs.aggregate(n=Sum("calls"))["n"] or 0
@@ -558,5 +570,3 @@ def usage_for(user, now: datetime | None = None, recent: int = 10) -> list[Subsc
 
 def developers() -> QuerySet:
     return get_user_model().objects.filter(subscriptions__isnull=False).distinct().order_by("username")
-
-

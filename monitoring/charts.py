@@ -83,7 +83,9 @@ def _frame(title: str, y_label: str, top: float, buckets: Sequence[datetime], bu
             x = LEFT + (i + 0.5) * plot_w / n
             label = time_label(local(buckets[i]), bucket_seconds, span)
             parts.append(f'<line class="axis" x1="{x:.1f}" x2="{x:.1f}" y1="{TOP + plot_h}" y2="{TOP + plot_h + 4}"/>')
-            parts.append(f'<text class="tick" x="{x:.1f}" y="{TOP + plot_h + 18}" text-anchor="middle">{escape(label)}</text>')
+            parts.append(
+                f'<text class="tick" x="{x:.1f}" y="{TOP + plot_h + 18}" text-anchor="middle">{escape(label)}</text>'
+            )
     parts.append(f'<line class="axis" x1="{LEFT}" x2="{LEFT + plot_w}" y1="{TOP + plot_h}" y2="{TOP + plot_h}"/>')
     parts.append(f'<line class="axis" x1="{LEFT}" x2="{LEFT}" y1="{TOP}" y2="{TOP + plot_h}"/>')
     return parts
@@ -96,7 +98,9 @@ def _legend(items: Sequence[tuple[str, str, str]], kind: str) -> list[str]:
             parts.append(f'<rect x="{x}" y="10" width="12" height="12" fill="{colour}"/>')
         else:
             dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
-            parts.append(f'<line x1="{x}" x2="{x + 18}" y1="16" y2="16" stroke="{colour}" stroke-width="3"{dash_attr}/>')
+            parts.append(
+                f'<line x1="{x}" x2="{x + 18}" y1="16" y2="16" stroke="{colour}" stroke-width="3"{dash_attr}/>'
+            )
         parts.append(f'<text class="legend" x="{x + 22}" y="21">{escape(label)}</text>')
         x += 30 + 7.5 * len(label)
     return parts
@@ -110,8 +114,13 @@ def _top(values: float) -> float:
 
 
 def stacked_bars(
-    title: str, y_label: str, buckets: Sequence[datetime], bucket_seconds: int,
-    series: dict[str, Sequence[int]], labels: dict[str, str], local=lambda d: d,
+    title: str,
+    y_label: str,
+    buckets: Sequence[datetime],
+    bucket_seconds: int,
+    series: dict[str, Sequence[int]],
+    labels: dict[str, str],
+    local=lambda d: d,
 ) -> str:
     n = len(buckets)
     totals = [sum(values[i] for values in series.values()) for i in range(n)]
@@ -139,8 +148,13 @@ def stacked_bars(
 
 
 def lines(
-    title: str, y_label: str, buckets: Sequence[datetime], bucket_seconds: int,
-    series: dict[str, Sequence[float | None]], scale: float = 1, local=lambda d: d,
+    title: str,
+    y_label: str,
+    buckets: Sequence[datetime],
+    bucket_seconds: int,
+    series: dict[str, Sequence[float | None]],
+    scale: float = 1,
+    local=lambda d: d,
 ) -> str:
     n = len(buckets)
     peak = max((v for values in series.values() for v in values if v is not None), default=0) / scale

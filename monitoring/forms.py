@@ -41,18 +41,26 @@ class DeveloperChoice(forms.ModelChoiceField):
 class DashboardForm(forms.Form):
     range = forms.ChoiceField(choices=RANGES, required=False, initial=DEFAULT_RANGE, label="Time range")
     start = forms.DateTimeField(
-        required=False, input_formats=LOCAL_INPUT, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+        required=False,
+        input_formats=LOCAL_INPUT,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )
     end = forms.DateTimeField(
-        required=False, input_formats=LOCAL_INPUT, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+        required=False,
+        input_formats=LOCAL_INPUT,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )
     api = forms.ModelChoiceField(Api.objects.all(), required=False, empty_label="All APIs", label="API")
     operation = OperationChoice(
-        Operation.objects.select_related("api").order_by("api__name", "order", "id"), required=False, empty_label="All operations"
+        Operation.objects.select_related("api").order_by("api__name", "order", "id"),
+        required=False,
+        empty_label="All operations",
     )
     product = forms.ModelChoiceField(Product.objects.all(), required=False, empty_label="All products")
     subscription = SubscriptionChoice(
-        Subscription.objects.select_related("user", "product").order_by("name", "id"), required=False, empty_label="All subscriptions"
+        Subscription.objects.select_related("user", "product").order_by("name", "id"),
+        required=False,
+        empty_label="All subscriptions",
     )
     developer = DeveloperChoice(analytics.developers(), required=False, empty_label="All developers")
     outcome = forms.ChoiceField(choices=[("", "All outcomes"), *Call.OUTCOMES], required=False)
@@ -74,7 +82,9 @@ class DashboardForm(forms.Form):
                 return data
             end = end or now
             if not (EARLIEST <= start.year and end.year <= LATEST):
-                self.add_error("start" if start.year < EARLIEST else "end", f"Pick dates between {EARLIEST} and {LATEST}.")
+                self.add_error(
+                    "start" if start.year < EARLIEST else "end", f"Pick dates between {EARLIEST} and {LATEST}."
+                )
             elif end <= start:
                 self.add_error("end", "The end must be after the start.")
             elif end - start > analytics.MAX_RANGE:

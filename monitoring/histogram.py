@@ -48,7 +48,9 @@ def add(into: list[int], other: Sequence[int]) -> list[int]:
     return into
 
 
-def percentile(counts: Sequence[int], q: float, lowest: float | None = None, highest: float | None = None) -> float | None:
+def percentile(
+    counts: Sequence[int], q: float, lowest: float | None = None, highest: float | None = None
+) -> float | None:
     """The q-th percentile (0..100) of the latencies counted, None if none,
     kept within the lowest and highest latency seen when they are known."""
     estimate = _percentile(counts, q)

@@ -75,6 +75,9 @@ class RollupState(models.Model):
 
     rolled_until = models.DateTimeField(null=True)
 
+    def __str__(self) -> str:
+        return f"Rolled up until {self.rolled_until}"
+
     @classmethod
     def watermark(cls):
         row = cls.objects.filter(pk=1).first()

@@ -24,7 +24,7 @@ from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from gateway.models import Call
-from monitoring.analytics import DIMENSIONS, EXTREMES, P, SUMS, EpochBucket, floor_to, raw_aggregates, rollup_aggregates
+from monitoring.analytics import DIMENSIONS, EXTREMES, SUMS, EpochBucket, P, floor_to, raw_aggregates, rollup_aggregates
 from monitoring.models import BACKEND_BINS, TOTAL_BINS, CallRollup, RollupState
 
 DEFAULT_LAG = timedelta(minutes=5)

@@ -147,29 +147,90 @@ def write_csv(out, report: analytics.Report) -> None:
     local = timezone.localtime
     w.writerow(["range", local(report.filters.start).isoformat(), local(report.filters.end).isoformat()])
     w.writerow([])
-    w.writerow(["over time", "bucket start", *[analytics.OUTCOME_LABELS[o] for o in analytics.OUTCOMES], "calls",
-                "p50 ms", "p95 ms", "backend p50 ms", "backend p95 ms", "bytes in", "bytes out"])
+    w.writerow(
+        [
+            "over time",
+            "bucket start",
+            *[analytics.OUTCOME_LABELS[o] for o in analytics.OUTCOMES],
+            "calls",
+            "p50 ms",
+            "p95 ms",
+            "backend p50 ms",
+            "backend p95 ms",
+            "bytes in",
+            "bytes out",
+        ]
+    )
     for i, b in enumerate(report.buckets):
-        w.writerow(["over time", local(b).isoformat(), *[report.by_outcome[o][i] for o in analytics.OUTCOMES],
-                    sum(report.by_outcome[o][i] for o in analytics.OUTCOMES),
-                    *[_ms(report.latency[k][i]) for k in report.latency],
-                    report.bandwidth["in"][i], report.bandwidth["out"][i]])
-    for title, rows in (("by API", report.by_api), ("by operation", report.by_operation),
-                        ("by product", report.by_product), ("by subscription", report.by_subscription)):
+        w.writerow(
+            [
+                "over time",
+                local(b).isoformat(),
+                *[report.by_outcome[o][i] for o in analytics.OUTCOMES],
+                sum(report.by_outcome[o][i] for o in analytics.OUTCOMES),
+                *[_ms(report.latency[k][i]) for k in report.latency],
+                report.bandwidth["in"][i],
+                report.bandwidth["out"][i],
+            ]
+        )
+    for title, rows in (
+        ("by API", report.by_api),
+        ("by operation", report.by_operation),
+        ("by product", report.by_product),
+        ("by subscription", report.by_subscription),
+    ):
         w.writerow([])
-        w.writerow([title, "name", "detail", "calls", "success rate %", "errors", "p50 ms", "p95 ms", "bytes in", "bytes out"])
+        w.writerow(
+            [title, "name", "detail", "calls", "success rate %", "errors", "p50 ms", "p95 ms", "bytes in", "bytes out"]
+        )
         for row in rows:
             s = row.stats
             rate = "" if s.success_rate is None else f"{s.success_rate:.1f}"
-            w.writerow([title, row.label, row.detail, s.calls, rate, s.errors, _ms(s.p50), _ms(s.p95), s.bytes_in, s.bytes_out])
+            w.writerow(
+                [title, row.label, row.detail, s.calls, rate, s.errors, _ms(s.p50), _ms(s.p95), s.bytes_in, s.bytes_out]
+            )
     w.writerow([])
-    w.writerow(["latest calls", "id", "time", "request id", "method", "path", "status", "outcome", "api", "operation",
-                "subscription", "developer", "total ms", "backend ms", "bytes in", "bytes out"])
+    w.writerow(
+        [
+            "latest calls",
+            "id",
+            "time",
+            "request id",
+            "method",
+            "path",
+            "status",
+            "outcome",
+            "api",
+            "operation",
+            "subscription",
+            "developer",
+            "total ms",
+            "backend ms",
+            "bytes in",
+            "bytes out",
+        ]
+    )
     for c in report.latest:
-        w.writerow(["latest calls", c.pk, local(c.created).isoformat(), c.request_id, c.method, c.path, c.status,
-                    c.get_outcome_display(), c.api.name if c.api else "", c.operation.display_name if c.operation else "",
-                    c.subscription.name if c.subscription else "", c.user.get_username() if c.user else "",
-                    _ms(c.total_ms), _ms(c.backend_ms), c.bytes_in, c.bytes_out])
+        w.writerow(
+            [
+                "latest calls",
+                c.pk,
+                local(c.created).isoformat(),
+                c.request_id,
+                c.method,
+                c.path,
+                c.status,
+                c.get_outcome_display(),
+                c.api.name if c.api else "",
+                c.operation.display_name if c.operation else "",
+                c.subscription.name if c.subscription else "",
+                c.user.get_username() if c.user else "",
+                _ms(c.total_ms),
+                _ms(c.backend_ms),
+                c.bytes_in,
+                c.bytes_out,
+            ]
+        )
 
 
 def console_send(call: Call):

@@ -81,6 +81,13 @@ def test_one_click_adds_a_200_ok_response(admin_client, api):
 
 def test_the_admin_pages_render(admin_client, demo_api):
     starter = demo_api.products.get()
-    for url in ["/admin/", "/admin/apis/api/", f"/admin/apis/api/{demo_api.pk}/change/", "/admin/apis/operation/",
-                "/admin/apis/operation/?q=BES", "/admin/apis/product/", f"/admin/apis/product/{starter.pk}/change/"]:
+    for url in [
+        "/admin/",
+        "/admin/apis/api/",
+        f"/admin/apis/api/{demo_api.pk}/change/",
+        "/admin/apis/operation/",
+        "/admin/apis/operation/?q=BES",
+        "/admin/apis/product/",
+        f"/admin/apis/product/{starter.pk}/change/",
+    ]:
         assert admin_client.get(url).status_code == 200, url

@@ -10,7 +10,11 @@ from apis.models import Api, Operation, Product
 pytestmark = pytest.mark.django_db
 
 WALKTHROUGH = [
-    ("RRS Execute", "POST", "/workspaces/{workspace}/services/{service}/execute?api-version={apiversion}&details={details}"),
+    (
+        "RRS Execute",
+        "POST",
+        "/workspaces/{workspace}/services/{service}/execute?api-version={apiversion}&details={details}",
+    ),
     ("BES Submit", "POST", "/workspaces/{workspace}/services/{service}/jobs?api-version={apiversion}"),
     ("BES Start", "POST", "/workspaces/{workspace}/services/{service}/jobs/{jobid}/start?api-version={apiversion}"),
     ("BES Status", "GET", "/workspaces/{workspace}/services/{service}/jobs/{jobid}?api-version={apiversion}"),

@@ -95,7 +95,9 @@ def test_pages_run_a_constant_number_of_queries(client, demo_api):
         api = Api.objects.create(name=f"Extra {i}", path=f"extra-{i}", service_url="http://127.0.0.1:9")
         api.products.add(starter)
     for i in range(10):
-        o = Operation.objects.create(api=demo_api, method="GET", url_template=f"/more/{i}/{{x}}", display_name=f"More {i}")
+        o = Operation.objects.create(
+            api=demo_api, method="GET", url_template=f"/more/{i}/{{x}}", display_name=f"More {i}"
+        )
         o.add_ok_response()
     after = [count("/apis/"), count(demo_api.get_absolute_url()), count(op.get_absolute_url()), count("/products/")]
     assert after == before
@@ -116,7 +118,17 @@ def test_a_search_with_a_nul_byte_still_answers(client, demo_api):
     assert "AzureML Demo API" in r.text
 
 
-@pytest.mark.parametrize("url", ["/", "/apis/", "/apis/azureml-demo-api/", "/apis/azureml-demo-api/operations/rrs-execute/", "/products/", "/products/starter/"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/",
+        "/apis/",
+        "/apis/azureml-demo-api/",
+        "/apis/azureml-demo-api/operations/rrs-execute/",
+        "/products/",
+        "/products/starter/",
+    ],
+)
 def test_the_portal_pages_answer_only_reads(client, demo_api, url):
     assert client.head(url).status_code == 200
     for method in ("post", "put", "delete"):

@@ -62,6 +62,11 @@ def test_the_subscription_key_secret_comes_from_the_environment(tmp_path):
     }
     code = "from django.conf import settings; from portal.crypto import derived_key; import hashlib; print(settings.KEY_ENCRYPTION_KEY, derived_key(b'x') == hashlib.sha256(b'portico:x:a-key-of-its-own').digest())"
     result = subprocess.run(
-        [sys.executable, "manage.py", "shell", "-v0", "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=False
+        [sys.executable, "manage.py", "shell", "-v0", "-c", code],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.stdout.split() == ["a-key-of-its-own", "True"], result.stderr

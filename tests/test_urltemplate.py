@@ -145,7 +145,9 @@ def test_expand_then_match_gives_back_every_value(template_and_names, data):
 
 
 HOSTILE = st.one_of(
-    st.sampled_from(["..", ".", "../", "%2e%2e/", "%2E%2E", "@evil.example", "#frag", "?x=1", "a/b", "\r\nX-Evil: 1", "a b"]),
+    st.sampled_from(
+        ["..", ".", "../", "%2e%2e/", "%2E%2E", "@evil.example", "#frag", "?x=1", "a/b", "\r\nX-Evil: 1", "a b"]
+    ),
     st.text(min_size=1, max_size=3000),
 )
 

@@ -7,52 +7,74 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('apis', '0001_initial'),
+        ("apis", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='SavedValues',
+            name="SavedValues",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('encrypted', models.TextField()),
-                ('updated', models.DateTimeField(auto_now=True)),
-                ('api', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='apis.api')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("encrypted", models.TextField()),
+                ("updated", models.DateTimeField(auto_now=True)),
+                (
+                    "api",
+                    models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name="+", to="apis.api"),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('user', 'api'), name='console_saved_values_unique')],
+                "constraints": [models.UniqueConstraint(fields=("user", "api"), name="console_saved_values_unique")],
             },
         ),
         migrations.CreateModel(
-            name='Send',
+            name="Send",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created', models.DateTimeField(default=django.utils.timezone.now)),
-                ('method', models.CharField(max_length=10)),
-                ('url', models.TextField()),
-                ('form', models.JSONField(default=dict)),
-                ('status', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('reason', models.CharField(blank=True, max_length=200)),
-                ('error', models.TextField(blank=True)),
-                ('elapsed_ms', models.FloatField(blank=True, null=True)),
-                ('size', models.BigIntegerField(default=0)),
-                ('response_headers', models.JSONField(default=list)),
-                ('content_type', models.CharField(blank=True, max_length=200)),
-                ('body', models.BinaryField(blank=True, default=b'')),
-                ('complete', models.BooleanField(default=True, help_text='False when the body went over the download cap.')),
-                ('request_id', models.CharField(blank=True, db_index=True, max_length=64)),
-                ('operation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='console_sends', to='apis.operation')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='console_sends', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created", models.DateTimeField(default=django.utils.timezone.now)),
+                ("method", models.CharField(max_length=10)),
+                ("url", models.TextField()),
+                ("form", models.JSONField(default=dict)),
+                ("status", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("reason", models.CharField(blank=True, max_length=200)),
+                ("error", models.TextField(blank=True)),
+                ("elapsed_ms", models.FloatField(blank=True, null=True)),
+                ("size", models.BigIntegerField(default=0)),
+                ("response_headers", models.JSONField(default=list)),
+                ("content_type", models.CharField(blank=True, max_length=200)),
+                ("body", models.BinaryField(blank=True, default=b"")),
+                (
+                    "complete",
+                    models.BooleanField(default=True, help_text="False when the body went over the download cap."),
+                ),
+                ("request_id", models.CharField(blank=True, db_index=True, max_length=64)),
+                (
+                    "operation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="console_sends", to="apis.operation"
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="console_sends",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created', '-id'],
-                'indexes': [models.Index(fields=['user', 'created'], name='console_send_user_created')],
+                "ordering": ["-created", "-id"],
+                "indexes": [models.Index(fields=["user", "created"], name="console_send_user_created")],
             },
         ),
     ]

@@ -2,62 +2,107 @@
 
 import django.core.validators
 import django.db.models.deletion
-import mlservice.models
 from django.db import migrations, models
+
+import mlservice.models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='WebService',
+            name="WebService",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200)),
-                ('workspace_id', models.CharField(db_index=True, default=mlservice.models.new_guid, max_length=32)),
-                ('service_id', models.CharField(default=mlservice.models.new_guid, max_length=32, unique=True)),
-                ('description', models.TextField(blank=True)),
-                ('primary_key', models.CharField(default=mlservice.models.new_api_key, max_length=100)),
-                ('secondary_key', models.CharField(default=mlservice.models.new_api_key, max_length=100)),
-                ('target_column', models.CharField(default='Col2', help_text='The text column whose n-grams are hashed.', max_length=200)),
-                ('bits', models.PositiveSmallIntegerField(default=10, help_text='The output has 2^bits hashed columns.', validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(31)], verbose_name='hashing bitsize')),
-                ('ngrams', models.PositiveSmallIntegerField(default=2, help_text='The longest n-gram hashed: 2 means unigrams and bigrams; 0 and 1 mean unigrams only.', validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(10)], verbose_name='N-grams')),
-                ('created', models.DateTimeField(auto_now_add=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=200)),
+                ("workspace_id", models.CharField(db_index=True, default=mlservice.models.new_guid, max_length=32)),
+                ("service_id", models.CharField(default=mlservice.models.new_guid, max_length=32, unique=True)),
+                ("description", models.TextField(blank=True)),
+                ("primary_key", models.CharField(default=mlservice.models.new_api_key, max_length=100)),
+                ("secondary_key", models.CharField(default=mlservice.models.new_api_key, max_length=100)),
+                (
+                    "target_column",
+                    models.CharField(
+                        default="Col2", help_text="The text column whose n-grams are hashed.", max_length=200
+                    ),
+                ),
+                (
+                    "bits",
+                    models.PositiveSmallIntegerField(
+                        default=10,
+                        help_text="The output has 2^bits hashed columns.",
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(31),
+                        ],
+                        verbose_name="hashing bitsize",
+                    ),
+                ),
+                (
+                    "ngrams",
+                    models.PositiveSmallIntegerField(
+                        default=2,
+                        help_text="The longest n-gram hashed: 2 means unigrams and bigrams; 0 and 1 mean unigrams only.",
+                        validators=[
+                            django.core.validators.MinValueValidator(0),
+                            django.core.validators.MaxValueValidator(10),
+                        ],
+                        verbose_name="N-grams",
+                    ),
+                ),
+                ("created", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'verbose_name': 'web service',
-                'ordering': ['name', 'id'],
+                "verbose_name": "web service",
+                "ordering": ["name", "id"],
             },
         ),
         migrations.CreateModel(
-            name='BatchJob',
+            name="BatchJob",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('job_id', models.CharField(default=mlservice.models.new_guid, max_length=32, unique=True)),
-                ('state', models.CharField(choices=[('NotStarted', 'NotStarted'), ('Running', 'Running'), ('Failed', 'Failed'), ('Cancelled', 'Cancelled'), ('Finished', 'Finished')], db_index=True, default='NotStarted', max_length=12)),
-                ('input_ref', models.JSONField()),
-                ('outputs', models.JSONField(default=dict)),
-                ('global_parameters', models.JSONField(default=dict)),
-                ('details', models.TextField(blank=True)),
-                ('results', models.JSONField(blank=True, null=True)),
-                ('rows', models.PositiveBigIntegerField(default=0, help_text='Rows processed so far.')),
-                ('created', models.DateTimeField(auto_now_add=True)),
-                ('started', models.DateTimeField(blank=True, null=True)),
-                ('ended', models.DateTimeField(blank=True, null=True)),
-                ('claimed_by', models.CharField(blank=True, max_length=200)),
-                ('lease_expires', models.DateTimeField(blank=True, db_index=True, null=True)),
-                ('heartbeat', models.DateTimeField(blank=True, null=True)),
-                ('attempts', models.PositiveSmallIntegerField(default=0)),
-                ('service', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='jobs', to='mlservice.webservice')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("job_id", models.CharField(default=mlservice.models.new_guid, max_length=32, unique=True)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("NotStarted", "NotStarted"),
+                            ("Running", "Running"),
+                            ("Failed", "Failed"),
+                            ("Cancelled", "Cancelled"),
+                            ("Finished", "Finished"),
+                        ],
+                        db_index=True,
+                        default="NotStarted",
+                        max_length=12,
+                    ),
+                ),
+                ("input_ref", models.JSONField()),
+                ("outputs", models.JSONField(default=dict)),
+                ("global_parameters", models.JSONField(default=dict)),
+                ("details", models.TextField(blank=True)),
+                ("results", models.JSONField(blank=True, null=True)),
+                ("rows", models.PositiveBigIntegerField(default=0, help_text="Rows processed so far.")),
+                ("created", models.DateTimeField(auto_now_add=True)),
+                ("started", models.DateTimeField(blank=True, null=True)),
+                ("ended", models.DateTimeField(blank=True, null=True)),
+                ("claimed_by", models.CharField(blank=True, max_length=200)),
+                ("lease_expires", models.DateTimeField(blank=True, db_index=True, null=True)),
+                ("heartbeat", models.DateTimeField(blank=True, null=True)),
+                ("attempts", models.PositiveSmallIntegerField(default=0)),
+                (
+                    "service",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="jobs", to="mlservice.webservice"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'batch job',
-                'ordering': ['-created', '-id'],
+                "verbose_name": "batch job",
+                "ordering": ["-created", "-id"],
             },
         ),
     ]

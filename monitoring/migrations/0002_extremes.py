@@ -4,30 +4,29 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('monitoring', '0001_initial'),
+        ("monitoring", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='callrollup',
-            name='backend_max',
+            model_name="callrollup",
+            name="backend_max",
             field=models.FloatField(null=True),
         ),
         migrations.AddField(
-            model_name='callrollup',
-            name='backend_min',
+            model_name="callrollup",
+            name="backend_min",
             field=models.FloatField(null=True),
         ),
         migrations.AddField(
-            model_name='callrollup',
-            name='total_max',
+            model_name="callrollup",
+            name="total_max",
             field=models.FloatField(null=True),
         ),
         migrations.AddField(
-            model_name='callrollup',
-            name='total_min',
+            model_name="callrollup",
+            name="total_min",
             field=models.FloatField(null=True),
         ),
     ]

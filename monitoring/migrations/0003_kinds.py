@@ -4,28 +4,29 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('monitoring', '0002_extremes'),
+        ("monitoring", "0002_extremes"),
     ]
 
     operations = [
         migrations.RemoveIndex(
-            model_name='callrollup',
-            name='rollup_bucket',
+            model_name="callrollup",
+            name="rollup_bucket",
         ),
         migrations.AddField(
-            model_name='callrollup',
-            name='kind',
-            field=models.CharField(choices=[('h', 'hour'), ('d', 'day'), ('t', 'hour, all calls by outcome')], default='h', max_length=1),
+            model_name="callrollup",
+            name="kind",
+            field=models.CharField(
+                choices=[("h", "hour"), ("d", "day"), ("t", "hour, all calls by outcome")], default="h", max_length=1
+            ),
         ),
         migrations.AlterField(
-            model_name='callrollup',
-            name='bucket',
-            field=models.DateTimeField(help_text='Start of the hour or day (UTC).'),
+            model_name="callrollup",
+            name="bucket",
+            field=models.DateTimeField(help_text="Start of the hour or day (UTC)."),
         ),
         migrations.AddIndex(
-            model_name='callrollup',
-            index=models.Index(fields=['kind', 'bucket'], name='rollup_kind_bucket'),
+            model_name="callrollup",
+            index=models.Index(fields=["kind", "bucket"], name="rollup_kind_bucket"),
         ),
     ]

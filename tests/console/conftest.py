@@ -62,8 +62,12 @@ class Handler(BaseHTTPRequestHandler):
         elif mode == "image":
             self.send(200, PNG, "image/png", [("Content-Disposition", 'inline; filename="chart.png"')])
         elif mode == "binary":
-            self.send(200, bytes(range(256)) * 4, "application/octet-stream",
-                      [("Content-Disposition", 'attachment; filename="../../data.bin"')])
+            self.send(
+                200,
+                bytes(range(256)) * 4,
+                "application/octet-stream",
+                [("Content-Disposition", 'attachment; filename="../../data.bin"')],
+            )
         elif mode == "xml":
             self.send(200, b'<?xml version="1.0"?><root><item id="1">one</item></root>', "application/xml")
         elif mode == "slow":
@@ -79,10 +83,15 @@ class Handler(BaseHTTPRequestHandler):
             except OSError:
                 pass
         elif mode == "throttled":
-            self.send(429, b'{"statusCode": 429, "message": "Rate limit is exceeded. Try again in 30 seconds."}',
-                      headers=[("Retry-After", "30"), ("X-RateLimit-Limit", "5"), ("X-RateLimit-Remaining", "0")])
+            self.send(
+                429,
+                b'{"statusCode": 429, "message": "Rate limit is exceeded. Try again in 30 seconds."}',
+                headers=[("Retry-After", "30"), ("X-RateLimit-Limit", "5"), ("X-RateLimit-Remaining", "0")],
+            )
         else:
-            self.send(200, json.dumps(seen).encode(), headers=[("X-RateLimit-Limit", "5"), ("X-RateLimit-Remaining", "4")])
+            self.send(
+                200, json.dumps(seen).encode(), headers=[("X-RateLimit-Limit", "5"), ("X-RateLimit-Remaining", "4")]
+            )
 
 
 @pytest.fixture
@@ -119,10 +128,16 @@ def echo_api(db):
 
     api = Api.objects.create(name="Echo API", path="echo", service_url="http://backend.invalid")
     ops = {}
-    ops["get"] = Operation.objects.create(api=api, method="GET", url_template="/things/{name}?q={q}", display_name="Get thing")
-    Parameter.objects.filter(operation=ops["get"], name="q").update(required=False, description="A search term", default_value="all")
+    ops["get"] = Operation.objects.create(
+        api=api, method="GET", url_template="/things/{name}?q={q}", display_name="Get thing"
+    )
+    Parameter.objects.filter(operation=ops["get"], name="q").update(
+        required=False, description="A search term", default_value="all"
+    )
     Parameter.objects.filter(operation=ops["get"], name="name").update(description="The thing's name")
-    ops["post"] = Operation.objects.create(api=api, method="POST", url_template="/things/{name}", display_name="Post thing")
+    ops["post"] = Operation.objects.create(
+        api=api, method="POST", url_template="/things/{name}", display_name="Post thing"
+    )
     RequestRepresentation.objects.create(operation=ops["post"], content_type="application/json", example='{"a": 1}')
     RequestRepresentation.objects.create(operation=ops["post"], content_type="application/xml", example="<a>1</a>")
     for mode in MODES:

@@ -41,7 +41,13 @@ def live_demo(live_server, settings):
 def log_in(page, client, live_server, user) -> None:
     client.force_login(user)
     page.context.add_cookies(
-        [{"name": django_settings.SESSION_COOKIE_NAME, "value": client.cookies[django_settings.SESSION_COOKIE_NAME].value, "url": live_server.url}]
+        [
+            {
+                "name": django_settings.SESSION_COOKIE_NAME,
+                "value": client.cookies[django_settings.SESSION_COOKIE_NAME].value,
+                "url": live_server.url,
+            }
+        ]
     )
 
 
@@ -132,7 +138,9 @@ def test_the_sixth_call_within_a_minute_shows_the_429_with_its_countdown(live_se
     assert not page.locator(".console-history .empty-row").is_visible()
 
 
-def test_a_missing_required_parameter_shows_a_field_error_and_sends_nothing(live_server, page, live_demo, alice, client):
+def test_a_missing_required_parameter_shows_a_field_error_and_sends_nothing(
+    live_server, page, live_demo, alice, client
+):
     api, service = live_demo
     subscribe(alice, api)
     log_in(page, client, live_server, alice)
@@ -145,13 +153,17 @@ def test_a_missing_required_parameter_shows_a_field_error_and_sends_nothing(live
     assert page.locator(".response-status").count() == 0
 
 
-def test_a_backend_answering_with_script_shows_it_as_text_and_runs_nothing(live_server, page, tiny_server, alice, client, settings):
+def test_a_backend_answering_with_script_shows_it_as_text_and_runs_nothing(
+    live_server, page, tiny_server, alice, client, settings
+):
     from apis.models import Api, Operation
 
     settings.GATEWAY_URL = f"{live_server.url}/gateway"
     settings.CONSOLE_TRANSPORT = "inprocess"
     settings.GATEWAY_RECORD_ASYNC = False
-    api = Api.objects.create(name="Script API", path="scripty", service_url=f"{tiny_server.url}/x/y", subscription_required=False)
+    api = Api.objects.create(
+        name="Script API", path="scripty", service_url=f"{tiny_server.url}/x/y", subscription_required=False
+    )
     op = Operation.objects.create(api=api, method="GET", url_template="/script", display_name="Script")
     log_in(page, client, live_server, alice)
     dialogs = []

@@ -47,7 +47,7 @@ def test_allowed_values_are_a_dropdown(client, demo_api):
     op = rrs(demo_api)
     Parameter.objects.filter(operation=op, name="details").update(allowed_values="true\nfalse", default_value="false")
     html = client.get(op.get_absolute_url()).content.decode()
-    assert '<select id="c%d-p-details" name="p_details"' % op.pk in html
+    assert f'<select id="c{op.pk}-p-details" name="p_details"' in html
     assert '<option value="false" selected>false</option>' in html
 
 
@@ -69,13 +69,23 @@ def test_the_key_dropdown_lists_active_subscriptions_grouped_by_product(logged_i
 def test_the_preview_shows_url_raw_request_curl_and_python_with_the_key_masked(logged_in, subscriptions, demo_api):
     mine, _ = subscriptions
     op = rrs(demo_api)
-    data = {"p_workspace": "ws", "p_service": "svc", "p_apiversion": "2.0", "p_details": "true",
-            "h_name": ["Content-Type", "Authorization"], "h_value": ["application/json", "Bearer abcdefghijkl"],
-            "subscription": f"{mine.pk}:primary", "body": "{}"}
+    data = {
+        "p_workspace": "ws",
+        "p_service": "svc",
+        "p_apiversion": "2.0",
+        "p_details": "true",
+        "h_name": ["Content-Type", "Authorization"],
+        "h_value": ["application/json", "Bearer abcdefghijkl"],
+        "subscription": f"{mine.pk}:primary",
+        "body": "{}",
+    }
     html = logged_in.post(reverse("console-preview", args=[op.pk]), data, **HX).content.decode()
     url = f"{demo_api.gateway_url}/workspaces/ws/services/svc/execute?api-version=2.0&amp;details=true"
     assert f"POST {url}" in html
-    assert "POST /gateway/azureml-demo/workspaces/ws/services/svc/execute?api-version=2.0&amp;details=true HTTP/1.1" in html
+    assert (
+        "POST /gateway/azureml-demo/workspaces/ws/services/svc/execute?api-version=2.0&amp;details=true HTTP/1.1"
+        in html
+    )
     assert "curl -X POST" in html and "import requests" in html
     assert mine.primary_key not in html and "abcdefghijkl" not in html
     assert "Ocp-Apim-Subscription-Key: ••••••••" + mine.primary_key[-4:] in html
@@ -109,7 +119,9 @@ def test_header_rows_can_be_added_and_removed(logged_in, demo_api):
 
 
 def test_extra_query_rows_can_be_added(logged_in, demo_api):
-    html = logged_in.post(reverse("console-form", args=[rrs(demo_api).pk]), {"action": "add-query"}, **HX).content.decode()
+    html = logged_in.post(
+        reverse("console-form", args=[rrs(demo_api).pk]), {"action": "add-query"}, **HX
+    ).content.decode()
     assert html.count('name="q_name"') == 1
 
 
@@ -118,8 +130,11 @@ def test_the_representation_picker_and_reset_bring_back_the_example(logged_in, e
     url = reverse("console-form", args=[op.pk])
     page = logged_in.get(reverse("console-page", args=[op.pk])).content.decode()
     assert f'id="c{op.pk}-rep" name="rep"' in page
-    html = logged_in.post(url, {"rep": "1", "action": "rep", "body": "typed", "h_name": ["Content-Type"],
-                                "h_value": ["application/json"]}, **HX).content.decode()
+    html = logged_in.post(
+        url,
+        {"rep": "1", "action": "rep", "body": "typed", "h_name": ["Content-Type"], "h_value": ["application/json"]},
+        **HX,
+    ).content.decode()
     assert "&lt;a&gt;1&lt;/a&gt;</textarea>" in html and 'value="application/xml"' in html
     html = logged_in.post(url, {"rep": "0", "action": "reset-body", "body": "typed"}, **HX).content.decode()
     assert "{&quot;a&quot;: 1}</textarea>" in html
@@ -127,8 +142,12 @@ def test_the_representation_picker_and_reset_bring_back_the_example(logged_in, e
 
 def test_values_typed_for_one_operation_prefill_the_others_and_survive_a_reload(logged_in, alice, demo_api):
     ops = list(demo_api.operations.all())
-    data = {"p_workspace": "my-ws", "p_service": "my-svc", "h_name": ["Authorization", "X-Mine"],
-            "h_value": ["Bearer sekrit-token-1", "yes"]}
+    data = {
+        "p_workspace": "my-ws",
+        "p_service": "my-svc",
+        "h_name": ["Authorization", "X-Mine"],
+        "h_value": ["Bearer sekrit-token-1", "yes"],
+    }
     logged_in.post(reverse("console-preview", args=[ops[0].pk]), data, **HX)
     assert "sekrit" not in SavedValues.objects.get(user=alice).encrypted
     html = logged_in.get(ops[3].get_absolute_url()).content.decode()
@@ -198,7 +217,9 @@ def test_staff_can_follow_a_send_to_the_gateways_call_record(client, admin_user,
     client.force_login(alice)
     client.post(reverse("console-send", args=[echo_api["get"].pk]), {"p_name": "x"}, **HX)
     sent = Send.objects.get()
-    call = Call.objects.create(request_id=sent.request_id, method="GET", path="/x", status=200, outcome="success", total_ms=1)
+    call = Call.objects.create(
+        request_id=sent.request_id, method="GET", path="/x", status=200, outcome="success", total_ms=1
+    )
     assert client.get(reverse("console-call", args=[sent.pk])).status_code == 404  # developers: not theirs to see
     client.force_login(admin_user)
     response = client.get(reverse("console-call", args=[sent.pk]))

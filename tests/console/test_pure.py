@@ -35,13 +35,19 @@ def test_a_required_header_must_be_there():
 
 
 def test_the_json_check_gives_line_and_column():
-    request = built(params={"id": "1"}, headers=[("Authorization", "B x"), ("Content-Type", "application/json")], body='{"a":\n  }')
+    request = built(
+        params={"id": "1"}, headers=[("Authorization", "B x"), ("Content-Type", "application/json")], body='{"a":\n  }'
+    )
     assert request.json_warning == "Not valid JSON: Expecting value at line 2, column 3."
     assert request.ok  # a warning, not an error: sending is still allowed
 
 
 def test_curl_and_python_snippets_quote_everything():
-    request = built(params={"id": "it's", "v": "1 2"}, headers=[("Authorization", "Bearer tok'en-123456"), ("X-A", "$(rm -rf)")], body="{'x'}")
+    request = built(
+        params={"id": "it's", "v": "1 2"},
+        headers=[("Authorization", "Bearer tok'en-123456"), ("X-A", "$(rm -rf)")],
+        body="{'x'}",
+    )
     curl = build.curl(request, reveal=True)
     assert "'https://gw.example/api/items/it%27s?v=1%202'" in curl
     assert "-H 'X-A: $(rm -rf)'" in curl and "--data-binary '{'\"'\"'x'\"'\"'}'" in curl
@@ -83,5 +89,10 @@ def test_download_names_are_made_safe():
 
 
 def test_rate_limit_and_quota_headers_read_as_calls_left():
-    headers = [("X-RateLimit-Limit", "5"), ("X-RateLimit-Remaining", "3"), ("X-Quota-Limit", "100"), ("X-Quota-Remaining", "97")]
+    headers = [
+        ("X-RateLimit-Limit", "5"),
+        ("X-RateLimit-Remaining", "3"),
+        ("X-Quota-Limit", "100"),
+        ("X-Quota-Remaining", "97"),
+    ]
     assert render.calls_left(headers) == [("Rate limit: calls left", "3 of 5"), ("Quota: calls left", "97 of 100")]

@@ -110,7 +110,9 @@ def test_extra_query_parameters_are_encoded_into_the_query(logged_in, backend, e
 def test_script_from_a_backend_is_shown_as_text(logged_in, backend, echo_api):
     html = send(logged_in, echo_api["script"]).content.decode()
     assert "<script>window.pwned" not in html
-    assert "&lt;script&gt;window.pwned = 1&lt;/script&gt;" in html.replace('<span class="x-tag">', "").replace("</span>", "")
+    assert "&lt;script&gt;window.pwned = 1&lt;/script&gt;" in html.replace('<span class="x-tag">', "").replace(
+        "</span>", ""
+    )
 
 
 def test_gzip_content_is_decoded(logged_in, backend, echo_api):
@@ -222,7 +224,10 @@ def test_a_turned_off_console_cannot_be_used(logged_in, backend, echo_api):
 
 @pytest.mark.parametrize("history", ["abc", "1.5", "-1", "99999999999999999999"])
 def test_a_history_id_that_names_no_entry_is_a_404(logged_in, backend, echo_api, history):
-    assert logged_in.post(reverse("console-send", args=[echo_api["get"].pk]), {"history": history}, **HX).status_code == 404
+    assert (
+        logged_in.post(reverse("console-send", args=[echo_api["get"].pk]), {"history": history}, **HX).status_code
+        == 404
+    )
     assert backend.seen == []
 
 
@@ -239,7 +244,9 @@ def test_a_key_typed_into_the_query_stays_out_of_the_log(logged_in, backend, ech
         raise DatabaseError("database is locked")
 
     monkeypatch.setattr(Send, "save", fail)
-    response = send(logged_in, echo_api["get"], p_name="a", q_name=["subscription-key"], q_value=["topsecretkey0123456789"])
+    response = send(
+        logged_in, echo_api["get"], p_name="a", q_name=["subscription-key"], q_value=["topsecretkey0123456789"]
+    )
     assert response.status_code == 200
     assert "could not keep send" in caplog.text
     assert "topsecretkey0123456789" not in caplog.text
@@ -253,7 +260,9 @@ def test_a_failing_in_process_gateway_logs_the_url_without_the_key(logged_in, ec
 
     settings.CONSOLE_TRANSPORT = "inprocess"
     monkeypatch.setattr(InProcessAdapter, "send", fail)
-    html = send(logged_in, echo_api["get"], p_name="a", q_name=["subscription-key"], q_value=["topsecretkey0123456789"]).content.decode()
+    html = send(
+        logged_in, echo_api["get"], p_name="a", q_name=["subscription-key"], q_value=["topsecretkey0123456789"]
+    ).content.decode()
     assert "The gateway failed while handling the request" in html
     assert "console send to" in caplog.text
     assert "topsecretkey0123456789" not in caplog.text

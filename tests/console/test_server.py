@@ -120,7 +120,7 @@ def serve(site, **env):
             return proc
         except requests.RequestException:
             if proc.poll() is not None:
-                raise RuntimeError(proc.stderr.read())
+                raise RuntimeError(proc.stderr.read()) from None
             time.sleep(0.1)
     proc.terminate()
     raise RuntimeError("gunicorn did not start")
@@ -171,11 +171,19 @@ def test_over_http_the_same_server_would_deadlock(site):
 def test_many_walkthrough_sends_at_once_under_the_production_configuration(site):
     proc = serve(site)  # gunicorn.conf.py as it is: gthread, a worker per core, 128 threads
     data = {
-        "p_workspace": site["ws"], "p_service": site["svc"], "p_apiversion": "2.0", "p_details": "true",
-        "h_name": ["Content-Type", "Authorization"], "h_value": ["application/json", f"Bearer {site['key']}"],
+        "p_workspace": site["ws"],
+        "p_service": site["svc"],
+        "p_apiversion": "2.0",
+        "p_details": "true",
+        "h_name": ["Content-Type", "Authorization"],
+        "h_value": ["application/json", f"Bearer {site['key']}"],
         "subscription": "1:primary",
-        "body": json.dumps({"Inputs": {"input1": {"ColumnNames": ["Col2"], "Values": [["This is a good day"]]}},
-                            "GlobalParameters": {}}),
+        "body": json.dumps(
+            {
+                "Inputs": {"input1": {"ColumnNames": ["Col2"], "Values": [["This is a good day"]]}},
+                "GlobalParameters": {},
+            }
+        ),
     }
     try:
         s = developer(site)

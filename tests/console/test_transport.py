@@ -29,7 +29,9 @@ def proxied(settings, tiny_server, echo_api):
 
 def test_a_send_goes_through_the_real_gateway_and_is_recorded(client, alice, tiny_server, proxied):
     client.force_login(alice)
-    html = client.post(reverse("console-send", args=[proxied["get"].pk]), {"p_name": "box", "p_q": "a b"}, **HX).content.decode()
+    html = client.post(
+        reverse("console-send", args=[proxied["get"].pk]), {"p_name": "box", "p_q": "a b"}, **HX
+    ).content.decode()
     assert tiny_server.seen[-1]["path"] == "/x/y/things/box?q=a%20b"
     assert "200 OK" in html and "GET http://testserver/gateway/echo/things/box?q=a%20b" in html
     sent = Send.objects.get()

@@ -67,7 +67,12 @@ class Backend(BaseHTTPRequestHandler):
             return self._send(
                 200,
                 b"{}",
-                {"Content-Type": "application/json", "Connection": "X-Secret-Hop", "X-Secret-Hop": "1", "Keep-Alive": "timeout=5"},
+                {
+                    "Content-Type": "application/json",
+                    "Connection": "X-Secret-Hop",
+                    "X-Secret-Hop": "1",
+                    "Keep-Alive": "timeout=5",
+                },
             )
         echo = {
             "method": self.command,
@@ -120,7 +125,9 @@ def product(db):
 def echo_api(db, backend_url, product):
     from apis.models import Api, Operation
 
-    api = Api.objects.create(name="Echo", slug="echo", path="echo", service_url=backend_url + "/base", url_schemes="https")
+    api = Api.objects.create(
+        name="Echo", slug="echo", path="echo", service_url=backend_url + "/base", url_schemes="https"
+    )
     api.products.add(product)
     for method, template in [
         ("GET", "/items/{id}"),

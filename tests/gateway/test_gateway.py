@@ -59,7 +59,12 @@ def test_it_takes_the_key_from_the_query_and_never_forwards_or_records_it(client
 
 def test_it_forwards_a_post_body_and_query(client, echo_api, key):
     response = call(
-        client, "/gateway/echo/items?api-version=2.0", key, method="post", data='{"a": 1}', content_type="application/json"
+        client,
+        "/gateway/echo/items?api-version=2.0",
+        key,
+        method="post",
+        data='{"a": 1}',
+        content_type="application/json",
     )
     seen = echoed(response)
     assert seen["method"] == "POST" and seen["body"] == '{"a": 1}'
@@ -69,7 +74,9 @@ def test_it_forwards_a_post_body_and_query(client, echo_api, key):
 
 def test_it_streams_a_large_body_both_ways(client, echo_api, key):
     body = "y" * 300_000
-    response = call(client, "/gateway/echo/items?api-version=1", key, method="post", data=body, content_type="text/plain")
+    response = call(
+        client, "/gateway/echo/items?api-version=1", key, method="post", data=body, content_type="text/plain"
+    )
     assert len(echoed(response)["body"]) == 300_000
     big = call(client, "/gateway/echo/big", key)
     assert big.streaming and len(b"".join(big.streaming_content)) == 16 * 65536
@@ -135,7 +142,7 @@ def test_it_answers_404_like_api_management_for_a_method_no_operation_has(client
 
 
 def test_the_sixth_call_in_a_minute_gets_429_with_retry_after(client, echo_api, key):
-    for n in range(5):
+    for _ in range(5):
         assert call(client, "/gateway/echo/items/1", key).status_code == 200
     response = call(client, "/gateway/echo/items/1", key)
     assert response.status_code == 429
@@ -161,13 +168,21 @@ def test_the_call_over_the_quota_gets_403_with_the_time_to_renewal(client, echo_
 
 
 def test_it_keeps_percent_encoding_of_the_raw_path(client, echo_api, key):
-    response = call(client, "/gateway/echo/items/a%20b%2Bc?q=%26", key, REQUEST_URI="/gateway/echo/items/a%20b%2Bc?q=%26")
+    response = call(
+        client, "/gateway/echo/items/a%20b%2Bc?q=%26", key, REQUEST_URI="/gateway/echo/items/a%20b%2Bc?q=%26"
+    )
     assert echoed(response)["path"] == "/base/items/a%20b%2Bc?q=%26"
 
 
 @pytest.mark.parametrize(
     "raw",
-    ["/gateway/echo/items/..", "/gateway/echo/items/%2e%2E", "/gateway/echo/items/a%2Fb", "/gateway/echo/../admin/", "/gateway/echo/items/a%5Cb"],
+    [
+        "/gateway/echo/items/..",
+        "/gateway/echo/items/%2e%2E",
+        "/gateway/echo/items/a%2Fb",
+        "/gateway/echo/../admin/",
+        "/gateway/echo/items/a%5Cb",
+    ],
 )
 def test_it_refuses_dot_segments_and_encoded_slashes(client, echo_api, key, raw):
     response = call(client, "/gateway/echo/items/x", key, REQUEST_URI=raw)
@@ -183,7 +198,18 @@ def test_it_passes_redirects_back_without_following_them(client, echo_api, key):
 
 def test_it_strips_hop_by_hop_headers_both_ways(client, echo_api, key):
     seen = echoed(
-        call(client, "/gateway/echo/items/1", key, headers={"Connection": "X-Drop", "X-Drop": "1", "Keep-Alive": "1", "Proxy-Authorization": "x", "X-Keep": "2"})
+        call(
+            client,
+            "/gateway/echo/items/1",
+            key,
+            headers={
+                "Connection": "X-Drop",
+                "X-Drop": "1",
+                "Keep-Alive": "1",
+                "Proxy-Authorization": "x",
+                "X-Keep": "2",
+            },
+        )
     )["headers"]
     assert "x-drop" not in seen and "proxy-authorization" not in seen and "keep-alive" not in seen
     assert seen["x-keep"] == "2"
@@ -221,7 +247,9 @@ def test_it_answers_504_when_the_backend_is_too_slow(client, echo_api, key, sett
 
 def test_it_answers_413_for_a_body_over_the_limit(client, echo_api, key, settings):
     settings.GATEWAY_MAX_REQUEST_BYTES = 10
-    response = call(client, "/gateway/echo/items?api-version=1", key, method="post", data="x" * 11, content_type="text/plain")
+    response = call(
+        client, "/gateway/echo/items?api-version=1", key, method="post", data="x" * 11, content_type="text/plain"
+    )
     assert response.status_code == 413
     assert Call.objects.get().outcome == "bad_request"
 

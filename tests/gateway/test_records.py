@@ -15,7 +15,10 @@ def test_it_writes_records_in_the_background_and_flush_makes_them_visible(client
     recorder = records.Recorder()
     original, records.recorder = records.recorder, recorder
     try:
-        ids = [client.get("/gateway/echo/items/1", headers={"Ocp-Apim-Subscription-Key": key})["X-Portico-Request-Id"] for _ in range(3)]
+        ids = [
+            client.get("/gateway/echo/items/1", headers={"Ocp-Apim-Subscription-Key": key})["X-Portico-Request-Id"]
+            for _ in range(3)
+        ]
         client.get("/gateway/echo/items/1")  # refused calls are recorded too
         recorder.flush()
         import time
@@ -37,7 +40,18 @@ def test_it_writes_in_the_request_thread_when_the_queue_is_full(echo_api, settin
 
     recorder = records.Recorder(maxsize=1)
     recorder._ensure_thread = lambda: None  # no writer: the queue stays full
-    make = lambda n: Call(created=timezone.now(), request_id=f"r{n}", method="GET", path="/", status=200, outcome="success", total_ms=1)
+
+    def make(n):
+        return Call(
+            created=timezone.now(),
+            request_id=f"r{n}",
+            method="GET",
+            path="/",
+            status=200,
+            outcome="success",
+            total_ms=1,
+        )
+
     recorder.record(make(1))
     recorder.record(make(2))
     assert list(Call.objects.values_list("request_id", flat=True)) == ["r2"]

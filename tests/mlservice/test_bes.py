@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
@@ -20,7 +20,9 @@ def call(client, service, method, path="", body=None, key=None):
     url = f"/ml{service.base_path}/jobs{path}?api-version=2.0"
     headers = {"Authorization": f"Bearer {key}"}
     if method == "post":
-        return client.post(url, json.dumps(body) if body is not None else "", content_type="application/json", headers=headers)
+        return client.post(
+            url, json.dumps(body) if body is not None else "", content_type="application/json", headers=headers
+        )
     return getattr(client, method)(url, headers=headers)
 
 
@@ -59,7 +61,7 @@ def fetch(results) -> str:
 
 
 def test_it_runs_the_guides_job_to_finished_with_results_behind_a_sas(client, service, azurite, container):
-    job_id = submit(client, service, azurite, container, "Col2\nThis is a good day\n\"another review, with a comma\"\n")
+    job_id = submit(client, service, azurite, container, 'Col2\nThis is a good day\n"another review, with a comma"\n')
     assert call(client, service, "get", f"/{job_id}").json()["StatusCode"] == "NotStarted"
     status = run(client, service, job_id)
     assert status["StatusCode"] == "Finished", status
@@ -83,7 +85,7 @@ def test_the_results_sas_is_read_only_and_expires(client, service, azurite, cont
     assert overwrite.status_code == 403
     expiry = dict(p.split("=", 1) for p in output["SasBlobToken"][1:].split("&"))["se"]
     expires = datetime.fromisoformat(requests.utils.unquote(expiry).replace("Z", "+00:00"))
-    assert timedelta(hours=1) < expires - datetime.now(timezone.utc) <= timedelta(hours=2)
+    assert timedelta(hours=1) < expires - datetime.now(UTC) <= timedelta(hours=2)
 
 
 def test_it_accepts_inputs_with_input1_and_global_parameters(client, service, azurite, container):
@@ -110,19 +112,28 @@ def test_it_writes_next_to_the_input_when_no_output_is_given(client, service, az
 
 def test_it_reads_and_writes_through_sas_urls(client, service, azurite, container):
     location = upload(container, "in.csv", "Col2\nThis is a good day\n")
-    expiry = datetime.now(timezone.utc) + timedelta(hours=1)
+    expiry = datetime.now(UTC) + timedelta(hours=1)
     name = container.container_name
 
     def sas(blob, **permissions):
         return "?" + generate_blob_sas(
-            "devstoreaccount1", name, blob, account_key=azurite_key(), permission=BlobSasPermissions(**permissions), expiry=expiry
+            "devstoreaccount1",
+            name,
+            blob,
+            account_key=azurite_key(),
+            permission=BlobSasPermissions(**permissions),
+            expiry=expiry,
         )
 
     base = azurite.blob_endpoint + "/"
     body = {
         "Input": {"BaseLocation": base, "RelativeLocation": location, "SasBlobToken": sas("in.csv", read=True)},
         "Outputs": {
-            "output1": {"BaseLocation": base, "RelativeLocation": f"/{name}/o.csv", "SasBlobToken": sas("o.csv", write=True, read=True, create=True)}
+            "output1": {
+                "BaseLocation": base,
+                "RelativeLocation": f"/{name}/o.csv",
+                "SasBlobToken": sas("o.csv", write=True, read=True, create=True),
+            }
         },
     }
     status = run(client, service, call(client, service, "post", body=body).json())
@@ -152,7 +163,10 @@ def test_it_keeps_quoted_line_breaks_and_non_ascii(client, service, azurite, con
         ({"Inputs": {"input2": {}}}, "InvalidInputNames"),
         ({"Input": {"RelativeLocation": "/c/in.csv"}}, "RequestBodyInvalid"),
         ({"Input": {"ConnectionString": "x", "RelativeLocation": "nocontainer"}}, "RequestBodyInvalid"),
-        ({"Input": {"ConnectionString": "x", "RelativeLocation": "/c/in.csv"}, "GlobalParameters": {"N-grams": 99}}, "RequestBodyInvalid"),
+        (
+            {"Input": {"ConnectionString": "x", "RelativeLocation": "/c/in.csv"}, "GlobalParameters": {"N-grams": 99}},
+            "RequestBodyInvalid",
+        ),
     ],
 )
 def test_it_rejects_bad_submissions(client, service, body, detail):
@@ -193,7 +207,9 @@ def test_delete_cancels_a_job(client, service, azurite, container):
     assert worker.run_once("test-worker") is None
 
 
-def test_a_job_cancelled_while_running_stops_and_leaves_no_output(client, service, azurite, container, settings, monkeypatch):
+def test_a_job_cancelled_while_running_stops_and_leaves_no_output(
+    client, service, azurite, container, settings, monkeypatch
+):
     settings.MLSERVICE_WORKER_HEARTBEAT_SECONDS = 0
     job_id = submit(client, service, azurite, container, "Col2\n" + "some review text here\n" * 10_000)
     call(client, service, "post", f"/{job_id}/start")
@@ -253,7 +269,10 @@ def test_unreachable_storage_fails_the_job_quickly(client, service, settings):
     from mlservice.azurite import connection_string
 
     dead = connection_string("127.0.0.1", 9)  # the discard port: nothing listens
-    body = {"Input": {"ConnectionString": dead, "RelativeLocation": "/c/in.csv"}, "Outputs": {"output1": {"ConnectionString": dead, "RelativeLocation": "/c/out.csv"}}}
+    body = {
+        "Input": {"ConnectionString": dead, "RelativeLocation": "/c/in.csv"},
+        "Outputs": {"output1": {"ConnectionString": dead, "RelativeLocation": "/c/out.csv"}},
+    }
     details = failed_details(client, service, call(client, service, "post", body=body).json())
     assert "could not be reached" in details
     assert "AccountKey=" not in details
@@ -283,7 +302,9 @@ def test_a_job_of_a_killed_worker_is_run_again_on_restart(client, service, azuri
 
     # A worker of this host claimed it, then was killed (pid 2**22+1 does not exist): its lease is still valid.
     BatchJob.objects.filter(job_id=job_id).update(
-        claimed_by=f"{socket.gethostname()}:{2**22 + 1}:dead", lease_expires=datetime.now(timezone.utc) + timedelta(hours=1), attempts=1
+        claimed_by=f"{socket.gethostname()}:{2**22 + 1}:dead",
+        lease_expires=datetime.now(UTC) + timedelta(hours=1),
+        attempts=1,
     )
     assert worker.run_once("test-worker") is None  # still leased
     assert worker.free_jobs_of_dead_local_workers() == 1
@@ -294,7 +315,7 @@ def test_a_job_whose_lease_ran_out_is_taken_over(client, service, azurite, conta
     job_id = submit(client, service, azurite, container, "Col2\nx\n")
     call(client, service, "post", f"/{job_id}/start")
     BatchJob.objects.filter(job_id=job_id).update(
-        claimed_by="otherhost:1:x", lease_expires=datetime.now(timezone.utc) - timedelta(seconds=1), attempts=1
+        claimed_by="otherhost:1:x", lease_expires=datetime.now(UTC) - timedelta(seconds=1), attempts=1
     )
     assert worker.run_once("test-worker") == "Finished"
 
@@ -304,7 +325,7 @@ def test_a_job_whose_workers_keep_dying_is_failed_with_the_reason(client, servic
     job_id = submit(client, service, azurite, container, "Col2\nx\n")
     call(client, service, "post", f"/{job_id}/start")
     BatchJob.objects.filter(job_id=job_id).update(
-        claimed_by="otherhost:1:x", lease_expires=datetime.now(timezone.utc) - timedelta(seconds=1), attempts=2
+        claimed_by="otherhost:1:x", lease_expires=datetime.now(UTC) - timedelta(seconds=1), attempts=2
     )
     assert worker.run_once("test-worker") is None
     status = call(client, service, "get", f"/{job_id}").json()

@@ -75,6 +75,11 @@ def test_the_header_marks_ml_services_as_the_current_page(client, service, staff
 
 def test_the_dashboard_pages_answer_only_reads(client, service, staff):
     client.force_login(staff)
-    for url in ["/ml/", service.get_absolute_url(), f"/ml/services/{service.service_id}/rrs/", f"/ml/services/{service.service_id}/bes/"]:
+    for url in [
+        "/ml/",
+        service.get_absolute_url(),
+        f"/ml/services/{service.service_id}/rrs/",
+        f"/ml/services/{service.service_id}/bes/",
+    ]:
         assert client.get(url).status_code == 200
         assert client.post(url).status_code == 405, url

@@ -62,7 +62,10 @@ def test_the_consoles_bes_submit_example_points_at_the_demo_input(db, settings):
 
     load("--json")
     example = json.loads(RequestRepresentation.objects.get(operation__display_name="BES Submit").example)
-    assert example["Input"] == {"ConnectionString": settings.MLSERVICE_DEMO_CONNECTION_STRING, "RelativeLocation": "/demo/input.csv"}
+    assert example["Input"] == {
+        "ConnectionString": settings.MLSERVICE_DEMO_CONNECTION_STRING,
+        "RelativeLocation": "/demo/input.csv",
+    }
 
 
 def test_the_demo_input_is_uploaded_to_the_demo_storage(azurite, settings):

@@ -51,7 +51,9 @@ def test_the_rrs_client_prints_the_guides_counts(live_server, live_service):
 def test_the_rrs_client_prints_the_error_of_a_wrong_key(live_server, live_service):
     env = client_env(live_server, live_service)
     env["AZUREML_API_KEY"] = "wrong"
-    done = subprocess.run([sys.executable, str(EXAMPLES / "rrs_client.py")], env=env, capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, str(EXAMPLES / "rrs_client.py")], env=env, capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 1
     assert "status code: 401" in done.stdout
     assert "ScoreRequestUnauthorized" in done.stdout
@@ -70,7 +72,11 @@ def test_the_bes_client_uploads_runs_and_downloads(live_server, live_service, az
         OUTPUT_FILE=str(results),
     )
     process = subprocess.Popen(
-        [sys.executable, str(EXAMPLES / "bes_client.py")], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        [sys.executable, str(EXAMPLES / "bes_client.py")],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     # The worker runs here while the client polls the live server.
     deadline = time.monotonic() + 60

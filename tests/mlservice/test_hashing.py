@@ -13,7 +13,7 @@ from mlservice import hashing
 pyvw = pytest.importorskip("vowpalwabbit.pyvw")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def vw(bits: int, ngrams: int):
     # Sparse weights: -b 31 would otherwise allocate 2^31 weights.
     return pyvw.Workspace(f"--ngram {ngrams} -b {bits} --noconstant --quiet --sparse_weights")
@@ -38,7 +38,7 @@ TEXTS = [
     "  leading and  repeated   spaces ",
     "tabs\tbetween\t\twords",
     "digits 123 0 007 4294967296 99999999999999999999999 12ab",
-    "punctuation! isn't, great? (yes) - no. \"quoted\" #hash @at $5 & 100%",
+    'punctuation! isn\'t, great? (yes) - no. "quoted" #hash @at $5 & 100%',
     "café naïve résumé Ünïcödé",
     "日本語 のテキスト 中文 한국어",
     "emoji 🙂 👍🏽 combined",

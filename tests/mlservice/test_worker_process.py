@@ -28,7 +28,13 @@ def worker_env(settings):
         pytest.skip("A worker process shares the test database only on PostgreSQL.")
     db = connection.settings_dict
     url = f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-    return {**os.environ, "DATABASE_URL": url, "MLSERVICE_WORKER_POLL_SECONDS": "0.2", "MLSERVICE_WORKER_HEARTBEAT_SECONDS": "0.2", "MLSERVICE_DEMO_INPUT": "0"}
+    return {
+        **os.environ,
+        "DATABASE_URL": url,
+        "MLSERVICE_WORKER_POLL_SECONDS": "0.2",
+        "MLSERVICE_WORKER_HEARTBEAT_SECONDS": "0.2",
+        "MLSERVICE_DEMO_INPUT": "0",
+    }
 
 
 @pytest.fixture
@@ -48,7 +54,11 @@ def big_job(azurite, container):
 
 def start_worker(env) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, str(ROOT / "manage.py"), "mlworker"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        [sys.executable, str(ROOT / "manage.py"), "mlworker"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
 
 

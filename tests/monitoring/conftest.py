@@ -25,14 +25,22 @@ def starter(demo_api):
 @pytest.fixture
 def alice_sub(alice, starter):
     return Subscription.objects.create(
-        user=alice, product=starter, name="Alice's app", state=Subscription.ACTIVE, started=timezone.now() - timedelta(days=2)
+        user=alice,
+        product=starter,
+        name="Alice's app",
+        state=Subscription.ACTIVE,
+        started=timezone.now() - timedelta(days=2),
     )
 
 
 @pytest.fixture
 def bob_sub(bob, starter):
     return Subscription.objects.create(
-        user=bob, product=starter, name="Bob's app", state=Subscription.ACTIVE, started=timezone.now() - timedelta(days=1)
+        user=bob,
+        product=starter,
+        name="Bob's app",
+        state=Subscription.ACTIVE,
+        started=timezone.now() - timedelta(days=1),
     )
 
 
@@ -52,7 +60,9 @@ def make_call(demo_api):
     operation = demo_api.operations.get(display_name="RRS Execute")
     counter = iter(range(1, 10**6))
 
-    def make(sub=None, outcome=Call.SUCCESS, ago=timedelta(minutes=5), total_ms=20.0, backend_ms=15.0, op=operation, **extra):
+    def make(
+        sub=None, outcome=Call.SUCCESS, ago=timedelta(minutes=5), total_ms=20.0, backend_ms=15.0, op=operation, **extra
+    ):
         known = outcome not in (Call.NO_MATCH,)
         return Call.objects.create(
             created=timezone.now() - ago,

@@ -15,7 +15,15 @@ from gateway import routing
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-OUTCOME_OF_STATUS = {200: "success", 401: "unauthorized", 429: "throttled", 403: "quota", 404: "no_match", 500: "backend_error", 502: "backend_error"}
+OUTCOME_OF_STATUS = {
+    200: "success",
+    401: "unauthorized",
+    429: "throttled",
+    403: "quota",
+    404: "no_match",
+    500: "backend_error",
+    502: "backend_error",
+}
 
 
 class Backend(BaseHTTPRequestHandler):
@@ -53,7 +61,9 @@ def key(settings, backend_url, alice):
     product = Product.objects.create(
         name="Burst", slug="burst", rate_limit_calls=5, rate_limit_period=60, quota_calls=100, quota_period=7 * 86400
     )
-    api = Api.objects.create(name="Echo", slug="echo", path="mon-echo", service_url=backend_url, url_schemes="http,https")
+    api = Api.objects.create(
+        name="Echo", slug="echo", path="mon-echo", service_url=backend_url, url_schemes="http,https"
+    )
     api.products.add(product)
     Operation.objects.create(api=api, method="GET", url_template="/items/{id}", display_name="Get item")
     Operation.objects.create(api=api, method="GET", url_template="/fail", display_name="Fail")
@@ -63,7 +73,9 @@ def key(settings, backend_url, alice):
 
 def outcome_counts(page) -> dict[str, int]:
     figures = page.locator("[data-outcome]")
-    return {figures.nth(i).get_attribute("data-outcome"): int(figures.nth(i).inner_text()) for i in range(figures.count())}
+    return {
+        figures.nth(i).get_attribute("data-outcome"): int(figures.nth(i).inner_text()) for i in range(figures.count())
+    }
 
 
 def test_it_counts_a_burst_of_gateway_calls_exactly(live_server, page, admin_user, key):
@@ -73,7 +85,9 @@ def test_it_counts_a_burst_of_gateway_calls_exactly(live_server, page, admin_use
     statuses.append(requests.get(f"{base}/fail", headers=auth, timeout=10).status_code)
     statuses += [requests.get(f"{base}/items/9", headers=auth, timeout=10).status_code for _ in range(2)]
     statuses.append(requests.get(f"{base}/items/1", timeout=10).status_code)
-    statuses.append(requests.get(f"{base}/items/1", headers={"Ocp-Apim-Subscription-Key": "wrong"}, timeout=10).status_code)
+    statuses.append(
+        requests.get(f"{base}/items/1", headers={"Ocp-Apim-Subscription-Key": "wrong"}, timeout=10).status_code
+    )
     assert statuses == [200, 200, 200, 200, 500, 429, 429, 401, 401]
     made = Counter(OUTCOME_OF_STATUS[s] for s in statuses)
 

@@ -6,8 +6,6 @@ from datetime import timedelta
 import pytest
 from django.urls import reverse
 
-from gateway.models import Call
-
 pytestmark = pytest.mark.django_db
 
 
@@ -19,7 +17,15 @@ def test_it_counts_every_call_by_outcome(client, admin_user, burst):
     client.force_login(admin_user)
     html = client.get(reverse("monitoring-dashboard")).content.decode()
     figures = kpis(html)
-    expected = {"total": 14, "success": 8, "unauthorized": 2, "throttled": 2, "quota": 0, "no_match": 1, "backend_error": 1}
+    expected = {
+        "total": 14,
+        "success": 8,
+        "unauthorized": 2,
+        "throttled": 2,
+        "quota": 0,
+        "no_match": 1,
+        "backend_error": 1,
+    }
     assert {k: figures[k] for k in expected} == expected
 
 
@@ -93,10 +99,18 @@ def test_it_shows_the_latest_calls_newest_first_with_links_to_their_record(clien
         ({"subscription": "nope"}, "subscription", "Select a valid choice"),
         ({"outcome": "exploded"}, "outcome", "Select a valid choice"),
         ({"range": "forever"}, "range", "Select a valid choice"),
-        ({"range": "custom", "start": "2026-03-02T10:00", "end": "2026-03-01T10:00"}, "end", "The end must be after the start."),
+        (
+            {"range": "custom", "start": "2026-03-02T10:00", "end": "2026-03-01T10:00"},
+            "end",
+            "The end must be after the start.",
+        ),
         ({"range": "custom", "start": "2025-01-01T00:00", "end": "2026-01-01T00:00"}, "end", "at most 92 days"),
         ({"range": "custom"}, "start", "Give the start of the custom range."),
-        ({"range": "custom", "start": "9999-12-30T00:00", "end": "9999-12-31T23:59"}, "end", "Pick dates between 2000 and 2999."),
+        (
+            {"range": "custom", "start": "9999-12-30T00:00", "end": "9999-12-31T23:59"},
+            "end",
+            "Pick dates between 2000 and 2999.",
+        ),
         ({"range": "custom", "start": "0001-01-01T00:00", "end": "0001-01-02T00:00"}, "start", "Pick dates between"),
         ({"range": "custom", "start": "yesterday"}, "start", "Enter a valid date/time."),
     ],
@@ -134,7 +148,15 @@ def test_it_draws_charts_with_axes_units_legends_and_tables(client, admin_user, 
     client.force_login(admin_user)
     html = get(client, range="1h").content.decode()
     assert html.count("<svg") == 3
-    for text in ("calls per minute", "response time (ms)", "B per minute", "Success", "Throttled", "backend p95", "out (responses)"):
+    for text in (
+        "calls per minute",
+        "response time (ms)",
+        "B per minute",
+        "Success",
+        "Throttled",
+        "backend p95",
+        "out (responses)",
+    ):
         assert text in html
     assert "Calls over time as a table" in html
 
@@ -173,7 +195,9 @@ def test_it_is_linked_from_the_header_and_the_admin(client, admin_user):
     assert response.status_code == 302 and response["Location"] == reverse("monitoring-dashboard")
 
 
-def test_it_shows_the_console_history_entry_of_a_call_sent_from_the_console(client, admin_user, alice, make_call, alice_sub):
+def test_it_shows_the_console_history_entry_of_a_call_sent_from_the_console(
+    client, admin_user, alice, make_call, alice_sub
+):
     from django.apps import apps
 
     if not apps.is_installed("console"):
@@ -181,15 +205,24 @@ def test_it_shows_the_console_history_entry_of_a_call_sent_from_the_console(clie
     send_model = apps.get_model("console", "Send")
     call = make_call(alice_sub)
     send_model.objects.create(
-        user=alice, operation=call.operation, method="POST", url="http://testserver/gateway/azureml-demo/x",
-        status=200, reason="OK", elapsed_ms=21.5, size=300, request_id=call.request_id,
+        user=alice,
+        operation=call.operation,
+        method="POST",
+        url="http://testserver/gateway/azureml-demo/x",
+        status=200,
+        reason="OK",
+        elapsed_ms=21.5,
+        size=300,
+        request_id=call.request_id,
     )
     other = make_call(alice_sub)
     client.force_login(admin_user)
     html = client.get(reverse("monitoring-call", args=[call.pk])).content.decode()
     assert "Sent from the Try It console" in html and "http://testserver/gateway/azureml-demo/x" in html
     assert "21.5 ms as the console measured it" in html
-    assert "Sent from the Try It console" not in client.get(reverse("monitoring-call", args=[other.pk])).content.decode()
+    assert (
+        "Sent from the Try It console" not in client.get(reverse("monitoring-call", args=[other.pk])).content.decode()
+    )
 
 
 @pytest.mark.parametrize("value", ["", "0", "-1", "1.5", "x" * 500, "\x00", "99999999999999999999999", "' OR 1=1 --"])

@@ -65,5 +65,11 @@ def test_it_reads_whole_days_from_day_rollups():
     start, watermark = day - timedelta(hours=5), day + timedelta(days=3, hours=9)
     assert split_days(start, watermark, watermark) == [("h", start, day), ("d", day, watermark)]
     end = day + timedelta(days=2, hours=4)
-    assert split_days(start, end, watermark) == [("h", start, day), ("d", day, day + timedelta(days=2)), ("h", day + timedelta(days=2), end)]
-    assert split_days(day + timedelta(hours=1), day + timedelta(hours=5), watermark) == [("h", day + timedelta(hours=1), day + timedelta(hours=5))]
+    assert split_days(start, end, watermark) == [
+        ("h", start, day),
+        ("d", day, day + timedelta(days=2)),
+        ("h", day + timedelta(days=2), end),
+    ]
+    assert split_days(day + timedelta(hours=1), day + timedelta(hours=5), watermark) == [
+        ("h", day + timedelta(hours=1), day + timedelta(hours=5))
+    ]

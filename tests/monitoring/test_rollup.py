@@ -17,7 +17,9 @@ def totals(client, **params):
     return report.total.calls, report.outcome_totals, report.sources
 
 
-def test_it_reads_rolled_up_hours_and_raw_records_without_counting_twice(client, admin_user, make_call, alice_sub, bob_sub):
+def test_it_reads_rolled_up_hours_and_raw_records_without_counting_twice(
+    client, admin_user, make_call, alice_sub, bob_sub
+):
     for days in (1, 2, 3):
         make_call(alice_sub, ago=timedelta(days=days))
         make_call(bob_sub, Call.THROTTLED, ago=timedelta(days=days, minutes=3))
@@ -81,8 +83,14 @@ def test_it_gives_the_same_figures_from_rollups_as_from_raw_records(make_call, a
     for _ in range(300):
         outcome = rng.choice(outcomes)
         sub = None if outcome == Call.UNAUTHORIZED else rng.choice([alice_sub, bob_sub])
-        make_call(sub, outcome, ago=timedelta(seconds=rng.uniform(0, 10 * 86400)), total_ms=rng.uniform(1, 300),
-                  op=rng.choice(ops), bytes_out=rng.randint(1, 999))
+        make_call(
+            sub,
+            outcome,
+            ago=timedelta(seconds=rng.uniform(0, 10 * 86400)),
+            total_ms=rng.uniform(1, 300),
+            op=rng.choice(ops),
+            bytes_out=rng.randint(1, 999),
+        )
     now = timezone.now()
     # Two runs, the first a few days behind, as a periodic job would leave it.
     rollup.roll_up(now=now - timedelta(days=3, hours=5))
