@@ -94,3 +94,9 @@ def is_hop_by_hop(name: str, named: set[str]) -> bool:
 def header_name_from_meta(key: str) -> str:
     """HTTP_X_FORWARDED_FOR -> X-Forwarded-For."""
     return "-".join(part.capitalize() for part in key[5:].split("_"))
+
+
+def without_cookies(header: str, names: frozenset[str]) -> str:
+    """A Cookie header minus the named cookies ("" when none is left)."""
+    kept = [pair.strip() for pair in header.split(";") if pair.split("=", 1)[0].strip() not in names]
+    return "; ".join(pair for pair in kept if pair)

@@ -130,6 +130,13 @@ def unreachable_message() -> str:
     return "Bad gateway: the backend service could not be reached or closed the connection."
 
 
+def portal_cookies() -> frozenset[str]:
+    """Cookies of the portal itself, which backends neither see nor set."""
+    return frozenset(
+        [settings.SESSION_COOKIE_NAME, settings.CSRF_COOKIE_NAME, settings.LANGUAGE_COOKIE_NAME, "messages"]
+    )
+
+
 def response_headers(upstream: requests.Response) -> tuple[list[tuple[str, str]], list[str]]:
     """The backend's headers minus hop-by-hop ones; Set-Cookie apart."""
     raw = upstream.raw.headers
@@ -166,7 +173,12 @@ def build_response(upstream: requests.Response, body, streaming: bool, head: boo
         except http.cookies.CookieError:
             continue
         for morsel in jar.values():
-            response.cookies[morsel.key] = morsel
+            if morsel.key not in portal_cookies():
+                response.cookies[morsel.key] = morsel
+    # Whatever a backend answers (HTML, script) is shown on the portal's own
+    # address: sandboxed, it can neither run script nor reach the portal's cookies.
+    policy = response.get("Content-Security-Policy")
+    response["Content-Security-Policy"] = f"{policy}; sandbox" if policy else "sandbox"
     length = upstream.headers.get("Content-Length")
     if streaming or head:
         # A HEAD answer tells the length of the body a GET would get.

@@ -19,7 +19,7 @@ import queue
 import threading
 
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import IntegrityError, close_old_connections
 
 from gateway.models import Call
 
@@ -108,7 +108,37 @@ class Recorder:
     def _write(self, batch: list[Call]) -> None:
         # One writer at a time per process keeps SQLite's write lock short.
         with self._write_lock:
-            Call.objects.bulk_create(batch)
+            write(batch)
+
+
+REFERENCES = ("api", "operation", "product", "subscription", "user")
+
+
+def write(batch: list[Call]) -> None:
+    """Insert a batch of records. A record whose API, operation, product,
+    subscription or user was deleted after the call must not take the rest of
+    its batch down with it: on failure the dangling references are dropped
+    and the batch is written again."""
+    try:
+        # In autocommit, one INSERT (or bulk_create's own transaction) is
+        # all or nothing: no savepoint needed on the usual path.
+        Call.objects.bulk_create(batch)
+        return
+    except IntegrityError:
+        pass
+    for field in REFERENCES:
+        attname = f"{field}_id"
+        ids = {getattr(call, attname) for call in batch} - {None}
+        if not ids:
+            continue
+        model = Call._meta.get_field(field).related_model
+        existing = set(model.objects.filter(pk__in=ids).values_list("pk", flat=True))
+        for call in batch:
+            if getattr(call, attname) not in existing:
+                setattr(call, attname, None)
+    for call in batch:
+        call.pk = None  # set by the failed insert on PostgreSQL, rolled back since
+    Call.objects.bulk_create(batch)
 
 
 recorder = Recorder()

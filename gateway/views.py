@@ -327,6 +327,12 @@ def _request_headers(request: HttpRequest) -> dict[str, str] | None:
             continue
         if "\r" in value or "\n" in value:
             return None
+        if lowered == "cookie":
+            # The gateway shares the portal's address: the caller's portal
+            # session must not reach a backend.
+            value = httputil.without_cookies(value, proxy.portal_cookies())
+            if not value:
+                continue
         headers[name] = value
     if meta.get("CONTENT_TYPE"):
         headers["Content-Type"] = meta["CONTENT_TYPE"]

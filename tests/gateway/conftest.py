@@ -44,6 +44,16 @@ class Backend(BaseHTTPRequestHandler):
         path = self.path
         if "/redirect" in path:
             return self._send(302, b"", {"Location": "/elsewhere"})
+        if "/cookie" in path:
+            # A backend trying to take over the portal's session, beside a cookie of its own.
+            self.send_response(200)
+            self.send_header("Set-Cookie", "sessionid=attacker; Path=/")
+            self.send_header("Set-Cookie", "app=1; Path=/")
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"hi")
+            return None
         if "/close" in path:
             self.send_response(200)
             self.send_header("Content-Length", "1000")
@@ -137,6 +147,7 @@ def echo_api(db, backend_url, product):
         ("GET", "/sleep"),
         ("GET", "/big"),
         ("GET", "/hop"),
+        ("GET", "/cookie"),
         ("HEAD", "/items/{id}"),
     ]:
         Operation.objects.create(api=api, method=method, url_template=template, display_name=f"{method} {template}")

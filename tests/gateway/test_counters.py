@@ -3,6 +3,7 @@ limit through, in local memory and in the real Redis of this machine."""
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import threading
 import uuid
@@ -96,3 +97,26 @@ def test_the_rate_limit_slides(cache):
     assert not refused.allowed and refused.retry_after == 1
     assert counters.admit(counter, limits, 0.0, now=110.0, cache=cache).allowed
     assert not counters.admit(counter, limits, 0.0, now=114.0, cache=cache).allowed
+
+
+def _admit_in_a_process(args) -> int:
+    counter, tries = args
+    limits = counters.Limits(rate_calls=7, rate_period=60)
+    return sum(counters.admit(counter, limits, started=0.0).allowed for _ in range(tries))
+
+
+def test_gateway_processes_share_exact_limits_through_the_configured_cache(settings):
+    """Several gunicorn workers, each admitting with the cache of the settings
+    (not one handed in): with Redis, exactly the limit gets through in all."""
+    redis_cache()  # skip without Redis, as the other Redis tests do
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": f"gw-test-{uuid.uuid4().hex}",
+        }
+    }
+    counter = uuid.uuid4().hex
+    with multiprocessing.get_context("fork").Pool(4) as pool:
+        admitted = pool.map(_admit_in_a_process, [(counter, 10)] * 4)
+    assert sum(admitted) == 7

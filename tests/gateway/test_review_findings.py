@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 
 import pytest
@@ -45,3 +46,48 @@ def test_a_subscription_name_keeps_only_printable_characters(client, alice, prod
     response = client.post(reverse("gateway-subscribe", args=[product.slug]), {"name": "my\x00 app\x07"})
     assert response.status_code == 302
     assert Subscription.objects.get(user=alice).name == "my app"
+
+
+def echo(response) -> dict:
+    return json.loads(b"".join(response.streaming_content) if response.streaming else response.content)
+
+
+def test_the_callers_portal_session_never_reaches_the_backend(client, echo_api, key):
+    client.cookies["sessionid"] = "the-callers-portal-session"
+    client.cookies["csrftoken"] = "the-callers-csrf-token"
+    client.cookies["theirs"] = "kept"
+    response = client.get("/gateway/echo/items/1", headers={"Ocp-Apim-Subscription-Key": key})
+    forwarded = echo(response)["headers"].get("cookie", "")
+    assert "the-callers-portal-session" not in forwarded and "the-callers-csrf-token" not in forwarded
+    assert forwarded == "theirs=kept"
+
+
+def test_a_backend_cannot_set_the_portals_cookies_or_run_script_on_its_address(client, echo_api, key):
+    response = client.get("/gateway/echo/cookie", headers={"Ocp-Apim-Subscription-Key": key})
+    assert response.status_code == 200
+    assert "sessionid" not in response.cookies
+    assert response.cookies["app"].value == "1"
+    assert response["Content-Security-Policy"] == "sandbox"
+
+
+@pytest.mark.django_db(transaction=True)  # the references are checked when the insert commits
+def test_records_of_a_batch_survive_one_that_points_at_a_deleted_row(subscription):
+    from django.utils import timezone
+
+    from gateway import records
+    from gateway.models import Call
+
+    good = Call(created=timezone.now(), request_id="good", method="GET", path="/", status=200, outcome="success", total_ms=1)
+    orphan = Call(
+        created=timezone.now(),
+        request_id="orphan",
+        method="GET",
+        path="/",
+        status=200,
+        outcome="success",
+        total_ms=1,
+        subscription_id=subscription.pk + 1000,
+    )
+    records.write([good, orphan])
+    assert sorted(Call.objects.values_list("request_id", flat=True)) == ["good", "orphan"]
+    assert Call.objects.get(request_id="orphan").subscription_id is None
