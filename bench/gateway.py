@@ -184,13 +184,19 @@ def main() -> None:
         subprocess.run([PYTHON, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
         if env.get("DATABASE_URL"):
             subprocess.run([PYTHON, "manage.py", "flush", "--no-input", "-v0"], cwd=ROOT, env=env, check=True)
-        key = subprocess.run(
-            [PYTHON, "manage.py", "shell", "-c", SETUP.format(fast=fast, slow=slow)],
-            cwd=ROOT, env=env, check=True, capture_output=True, text=True,
-        ).stdout.strip().splitlines()[-1]
-        processes.append(
-            subprocess.Popen([GUNICORN, "-c", "gunicorn.conf.py", "portal.wsgi"], cwd=ROOT, env=env)
+        key = (
+            subprocess.run(
+                [PYTHON, "manage.py", "shell", "-c", SETUP.format(fast=fast, slow=slow)],
+                cwd=ROOT,
+                env=env,
+                check=True,
+                capture_output=True,
+                text=True,
+            )
+            .stdout.strip()
+            .splitlines()[-1]
         )
+        processes.append(subprocess.Popen([GUNICORN, "-c", "gunicorn.conf.py", "portal.wsgi"], cwd=ROOT, env=env))
         for port in (fast, slow, web):
             wait_port(port)
         base = f"http://127.0.0.1:{web}"
@@ -199,8 +205,20 @@ def main() -> None:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             out = subprocess.run(
-                ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", f"Ocp-Apim-Subscription-Key: {key}",
-                 f"{base}/gateway/fast/score/1"], capture_output=True, text=True, timeout=10,
+                [
+                    "curl",
+                    "-s",
+                    "-o",
+                    "/dev/null",
+                    "-w",
+                    "%{http_code}",
+                    "-H",
+                    f"Ocp-Apim-Subscription-Key: {key}",
+                    f"{base}/gateway/fast/score/1",
+                ],
+                capture_output=True,
+                text=True,
+                timeout=10,
             ).stdout
             if out == "200":
                 break

@@ -19,7 +19,9 @@ def bare(request, rest):
     if session is None:
         session = _local.session = requests.Session()
     upstream = session.get(f"{BACKEND}/{rest}", timeout=(5, 30))
-    return HttpResponse(upstream.content, status=upstream.status_code, content_type=upstream.headers.get("Content-Type"))
+    return HttpResponse(
+        upstream.content, status=upstream.status_code, content_type=upstream.headers.get("Content-Type")
+    )
 
 
 urlpatterns = [path("bare/<path:rest>", bare), *portal_urlpatterns]

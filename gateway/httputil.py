@@ -7,9 +7,7 @@ from collections.abc import Iterable
 from urllib.parse import quote, unquote, unquote_plus
 
 # RFC 9110 7.6.1, plus Proxy-* (Proxy-Authorization, Proxy-Connection, ...).
-HOP_BY_HOP = frozenset(
-    ["connection", "keep-alive", "te", "trailer", "trailers", "transfer-encoding", "upgrade"]
-)
+HOP_BY_HOP = frozenset(["connection", "keep-alive", "te", "trailer", "trailers", "transfer-encoding", "upgrade"])
 KEY_HEADER = "ocp-apim-subscription-key"
 KEY_PARAM = "subscription-key"
 # Characters a path segment may hold unencoded (RFC 3986 pchar without '%').

@@ -66,7 +66,10 @@ class SubscriptionQuerySet(models.QuerySet):
         digest = key_digest(key)
         sub, product = Subscription._meta, Product._meta
         columns = [sub.get_field(name).column for name in ("id", "user", "product", "state", "created", "started")]
-        limits = [product.get_field(name).column for name in ("rate_limit_calls", "rate_limit_period", "quota_calls", "quota_period")]
+        limits = [
+            product.get_field(name).column
+            for name in ("rate_limit_calls", "rate_limit_period", "quota_calls", "quota_period")
+        ]
         primary, secondary = sub.get_field("primary_digest").column, sub.get_field("secondary_digest").column
         sql = (
             f"SELECT {', '.join('s.' + c for c in columns)}, s.{primary}, s.{secondary}, {', '.join('p.' + c for c in limits)} "

@@ -79,5 +79,5 @@ def cancel_subscription(request, pk: int):
         subscription.cancel()
     if request.htmx:
         return _card(request, subscription)
-    messages.success(request, f"Subscription \"{subscription.name}\" is cancelled; its keys no longer work.")
+    messages.success(request, f'Subscription "{subscription.name}" is cancelled; its keys no longer work.')
     return redirect("accounts-profile")

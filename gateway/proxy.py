@@ -102,11 +102,15 @@ def forward(method: str, url: str, headers: dict[str, str], body) -> Upstream:
     except (requests.ConnectTimeout, requests.ReadTimeout):
         return Upstream(error_status=504, error_message=timeout_message())
     except requests.exceptions.InvalidHeader:
-        return Upstream(error_status=400, error_message="Invalid request header: header values cannot contain CR or LF.")
+        return Upstream(
+            error_status=400, error_message="Invalid request header: header values cannot contain CR or LF."
+        )
     except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError):
         return Upstream(error_status=502, error_message=unreachable_message())
     except (requests.RequestException, ValueError):
-        return Upstream(error_status=502, error_message="Bad gateway: the call could not be forwarded to the backend service.")
+        return Upstream(
+            error_status=502, error_message="Bad gateway: the call could not be forwarded to the backend service."
+        )
     return Upstream(response=response)
 
 
@@ -121,9 +125,7 @@ def done(upstream: requests.Response, complete: bool) -> None:
 
 
 def timeout_message() -> str:
-    return (
-        f"Gateway timeout: the backend service did not answer within {settings.GATEWAY_READ_TIMEOUT:g} seconds."
-    )
+    return f"Gateway timeout: the backend service did not answer within {settings.GATEWAY_READ_TIMEOUT:g} seconds."
 
 
 def unreachable_message() -> str:

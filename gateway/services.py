@@ -47,7 +47,7 @@ def notify_approved(subscription: Subscription) -> None:
     _mail(
         subscription.user.email,
         f"[{settings.SITE_NAME}] Your subscription to {subscription.product.name} is active",
-        f"Your subscription \"{subscription.name}\" to {subscription.product.name} was approved.\n\n"
+        f'Your subscription "{subscription.name}" to {subscription.product.name} was approved.\n\n'
         f"Your keys are on your profile: {settings.SITE_URL}{reverse('accounts-profile')}\n",
     )
 

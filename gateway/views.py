@@ -52,10 +52,10 @@ from gateway.models import Call, Subscription
 log = logging.getLogger(__name__)
 
 REQUEST_ID_HEADER = "X-Portico-Request-Id"
-MISSING_KEY = (
-    "Access denied due to missing subscription key. Make sure to include subscription key when making requests to an API."
+MISSING_KEY = "Access denied due to missing subscription key. Make sure to include subscription key when making requests to an API."
+INVALID_KEY = (
+    "Access denied due to invalid subscription key. Make sure to provide a valid key for an active subscription."
 )
-INVALID_KEY = "Access denied due to invalid subscription key. Make sure to provide a valid key for an active subscription."
 NOT_FOUND = "Resource not found"
 KEY_MAX = 200
 
@@ -215,7 +215,9 @@ def _forward(request: HttpRequest, gate: Gate, route: routing.ApiRoute, op_path:
     except ValueError:
         return gate.finish(error(400, "Invalid Content-Length header."), Call.BAD_REQUEST)
     if not meta.get("CONTENT_LENGTH") and meta.get("HTTP_TRANSFER_ENCODING"):
-        return gate.finish(error(411, "Length required: send the request body with a Content-Length."), Call.BAD_REQUEST)
+        return gate.finish(
+            error(411, "Length required: send the request body with a Content-Length."), Call.BAD_REQUEST
+        )
     limit = settings.GATEWAY_MAX_REQUEST_BYTES
     if length > limit:
         return gate.finish(
@@ -226,7 +228,9 @@ def _forward(request: HttpRequest, gate: Gate, route: routing.ApiRoute, op_path:
 
     headers = _request_headers(request)
     if headers is None:
-        return gate.finish(error(400, "Invalid request header: header values cannot contain CR or LF."), Call.BAD_REQUEST)
+        return gate.finish(
+            error(400, "Invalid request header: header values cannot contain CR or LF."), Call.BAD_REQUEST
+        )
     body: bytes | proxy.RequestBody | None
     if length == 0:
         body = None

@@ -77,7 +77,9 @@ def test_records_of_a_batch_survive_one_that_points_at_a_deleted_row(subscriptio
     from gateway import records
     from gateway.models import Call
 
-    good = Call(created=timezone.now(), request_id="good", method="GET", path="/", status=200, outcome="success", total_ms=1)
+    good = Call(
+        created=timezone.now(), request_id="good", method="GET", path="/", status=200, outcome="success", total_ms=1
+    )
     orphan = Call(
         created=timezone.now(),
         request_id="orphan",
