@@ -21,27 +21,22 @@ class SubscriptionAdmin(admin.ModelAdmin):
 
     @admin.action(description="Approve selected submitted subscriptions (e-mails the developer)")
     def approve(self, request, queryset):
-        done = 0
-        for subscription in queryset.filter(state=Subscription.SUBMITTED).select_related("user", "product"):
-            services.approve(subscription)
-            done += 1
-        self.message_user(request, f"{done} subscription(s) approved.", messages.SUCCESS)
+        self._change_state(request, queryset, Subscription.SUBMITTED, services.approve, "approved")
 
     @admin.action(description="Suspend selected active subscriptions")
     def suspend(self, request, queryset):
-        done = 0
-        for subscription in queryset.filter(state=Subscription.ACTIVE):
-            subscription.suspend()
-            done += 1
-        self.message_user(request, f"{done} subscription(s) suspended.", messages.SUCCESS)
+        self._change_state(request, queryset, Subscription.ACTIVE, Subscription.suspend, "suspended")
 
     @admin.action(description="Reactivate selected suspended subscriptions")
     def reactivate(self, request, queryset):
-        done = 0
-        for subscription in queryset.filter(state=Subscription.SUSPENDED):
-            subscription.reactivate()
-            done += 1
-        self.message_user(request, f"{done} subscription(s) reactivated.", messages.SUCCESS)
+        self._change_state(request, queryset, Subscription.SUSPENDED, Subscription.reactivate, "reactivated")
+
+    def _change_state(self, request, queryset, state: str, change, done_verb: str) -> None:
+        # Only the selected subscriptions in the state the action applies to.
+        selected = list(queryset.filter(state=state).select_related("user", "product"))
+        for subscription in selected:
+            change(subscription)
+        self.message_user(request, f"{len(selected)} subscription(s) {done_verb}.", messages.SUCCESS)
 
     def save_model(self, request, obj, form, change):
         # Activating in the form counts as the start of the quota too, and

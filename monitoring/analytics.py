@@ -76,14 +76,19 @@ def plan(
         return [("raw", start, end)]
     first = ceil_to(start, 3600)
     last = min(floor_to(end, 3600), floor_to(watermark, 3600))
+    return three_parts(start, end, first, last, inner="rollup", edges="raw")
+
+
+def three_parts(start, end, first, last, *, inner: str, edges: str) -> list[tuple[str, datetime, datetime]]:
+    """[start, end) as [first, last) read from `inner`, and the edges around it from `edges`."""
     if first >= last:
-        return [("raw", start, end)]
+        return [(edges, start, end)]
     parts = []
     if start < first:
-        parts.append(("raw", start, first))
-    parts.append(("rollup", first, last))
+        parts.append((edges, start, first))
+    parts.append((inner, first, last))
     if last < end:
-        parts.append(("raw", last, end))
+        parts.append((edges, last, end))
     return parts
 
 
@@ -95,15 +100,7 @@ def split_days(start: datetime, end: datetime, watermark: datetime) -> list[tupl
     last_day = floor_to(end, 86400)
     if end == watermark and floor_to(watermark, 86400) >= first_day:
         last_day = end  # the partial DAY row of the watermark's day
-    if first_day >= last_day:
-        return [("h", start, end)]
-    parts = []
-    if start < first_day:
-        parts.append(("h", start, first_day))
-    parts.append(("d", first_day, last_day))
-    if last_day < end:
-        parts.append(("h", last_day, end))
-    return parts
+    return three_parts(start, end, first_day, last_day, inner="d", edges="h")
 
 
 def sources_for(
