@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.core.validators import RegexValidator
 from django.db import models, transaction
 from django.urls import reverse
 from django.utils.text import slugify
@@ -118,6 +118,18 @@ class Api(models.Model):
         "Try It console", default=True, help_text="Developers can call the operations from the portal."
     )
     products = models.ManyToManyField(Product, related_name="apis", blank=True)
+    # What an OpenAPI document brings beyond the operations. The reusable
+    # schemas stay as the document had them (in OpenAPI 3.1 form, with
+    # "#/components/schemas/..." references left in place), so a circular
+    # schema is stored once and every consumer (the portal's schema tree, the
+    # console's body generator, validation, mocks) resolves references itself.
+    version = models.CharField(max_length=100, blank=True, help_text="The API's own version, from info.version.")
+    components = models.JSONField(
+        default=dict, blank=True, help_text="OpenAPI components (schemas, examples, ...) referenced by the operations."
+    )
+    tags = models.JSONField(
+        default=list, blank=True, help_text='Operation groups, in order: [{"name": ..., "description": ...}].'
+    )
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 
@@ -154,7 +166,14 @@ class Operation(models.Model):
     )
     display_name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=100, blank=True)
+    # The stable name re-imports match on: the normalised operationId, else
+    # the verb and path. Empty for operations typed in admin.
+    key = models.CharField(max_length=200, blank=True, db_index=True)
     description = models.TextField(blank=True)
+    tags = models.JSONField(
+        default=list, blank=True, help_text="Names of the API's tags this operation is listed under."
+    )
+    deprecated = models.BooleanField(default=False)
     order = models.PositiveIntegerField(default=0)
     console_enabled = models.BooleanField("Try It console", default=True)
 
@@ -167,6 +186,12 @@ class Operation(models.Model):
                 violation_error_message="This API already has an operation with this verb and URL template.",
             ),
             models.UniqueConstraint(fields=["api", "slug"], name="operation_unique_slug"),
+            models.UniqueConstraint(
+                fields=["api", "key"],
+                condition=~models.Q(key=""),
+                name="operation_unique_key",
+                violation_error_message="This API already has an operation with this key.",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -238,7 +263,7 @@ class Operation(models.Model):
         return self.api.gateway_url + self.url_template
 
     def add_ok_response(self) -> Response:
-        response, _ = Response.objects.get_or_create(operation=self, status_code=200, defaults={"description": "OK"})
+        response, _ = Response.objects.get_or_create(operation=self, status_code="200", defaults={"description": "OK"})
         return response
 
 
@@ -263,6 +288,11 @@ class Parameter(models.Model):
     default_value = models.CharField(max_length=1000, blank=True)
     allowed_values = models.TextField(blank=True, help_text="One value per line; empty for any value.")
     required = models.BooleanField(default=False)
+    deprecated = models.BooleanField(default=False)
+    # The parameter's JSON Schema (OpenAPI 3.1 form, references into
+    # Api.components kept); type, default and allowed values above are the
+    # simple view of it that admins edit and the console uses.
+    schema = models.JSONField(default=dict, blank=True)
     order = models.PositiveIntegerField(default=0)
 
     class Meta:
@@ -293,6 +323,10 @@ class Parameter(models.Model):
 class Representation(models.Model):
     content_type = models.CharField(max_length=200, default="application/json")
     example = models.TextField("example body", blank=True)
+    schema = models.JSONField(default=dict, blank=True, help_text="JSON Schema of the body (OpenAPI 3.1 form).")
+    # Named examples as OpenAPI has them: {name: {"summary": ..., "description": ..., "value": ...}}.
+    # `example` above stays the default body the console starts from.
+    examples = models.JSONField(default=dict, blank=True)
 
     class Meta:
         abstract = True
@@ -309,10 +343,21 @@ class RequestRepresentation(Representation):
         verbose_name = "request representation"
 
 
+status_validator = RegexValidator(
+    r"^([1-5][0-9][0-9]|[1-5]XX|default)\Z", "Use a status code (100-599), a range such as 2XX, or 'default'."
+)
+
+
 class Response(models.Model):
     operation = models.ForeignKey(Operation, models.CASCADE, related_name="responses")
-    status_code = models.PositiveIntegerField(validators=[MinValueValidator(100), MaxValueValidator(599)])
+    # A string, as in OpenAPI: "200", a range "2XX", or "default". Ordered as
+    # text, codes come first by value, then each range after its codes, then
+    # "default".
+    status_code = models.CharField(max_length=7, validators=[status_validator])
     description = models.TextField(blank=True)
+    headers = models.JSONField(
+        default=dict, blank=True, help_text='Response headers: {name: {"description": ..., "schema": {...}}}.'
+    )
 
     class Meta:
         ordering = ["status_code"]
@@ -326,6 +371,12 @@ class Response(models.Model):
 
     def __str__(self) -> str:
         return f"{self.status_code} {self.description}".strip()
+
+    @property
+    def outcome(self) -> str:
+        """ok, warn or bad, for the status badge."""
+        first = self.status_code[:1]
+        return {"1": "ok", "2": "ok", "3": "ok", "4": "warn", "5": "bad"}.get(first, "ok")
 
 
 class ResponseRepresentation(Representation):
