@@ -39,7 +39,7 @@ if rl >= 0 then
   if rate_count >= rl then
     local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
     local o = now
-    if oldest[2] then o = tonumber(oldest[2]) end
+    if oldest[2] then o = math.min(tonumber(oldest[2]), now) end
     return {1, tostring(o + rp - now), 0, -1}
   end
 end

@@ -35,8 +35,10 @@ def sliding_window(log: Sequence[float], now: float, limit: int, period: float) 
     if len(kept) < limit:
         kept = kept + (now,)
         return SlidingResult(True, kept, limit - len(kept), 0)
-    # The oldest call in the window leaves it at oldest + period.
-    oldest = min(kept) if kept else now
+    # The oldest call in the window leaves it at oldest + period. A caller
+    # that read the clock before another's admitted call was logged sees that
+    # call "in the future"; it still waits no longer than one period.
+    oldest = min(min(kept), now) if kept else now
     return SlidingResult(False, kept, 0, retry_seconds(oldest + period - now))
 
 

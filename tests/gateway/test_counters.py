@@ -65,6 +65,16 @@ def test_racing_threads_get_exactly_the_rate_limit_through(cache):
     assert sorted(d.rate_remaining for d in decisions if d.allowed) == list(range(7))
 
 
+def test_a_caller_whose_clock_read_came_first_waits_no_longer_than_the_period(cache):
+    # Threads read the clock before they reach the counter: the call admitted
+    # just before this one may carry a later time than this one's.
+    limits = counters.Limits(rate_calls=1, rate_period=60)
+    counter = uuid.uuid4().hex
+    assert counters.admit(counter, limits, 0.0, now=100.5, cache=cache).allowed
+    refused = counters.admit(counter, limits, 0.0, now=100.0, cache=cache)
+    assert refused.outcome == counters.RATE and refused.retry_after == 60
+
+
 def test_racing_threads_get_exactly_the_quota_through(cache):
     decisions = race(cache, counters.Limits(quota_calls=11, quota_period=3600))
     assert sum(d.allowed for d in decisions) == 11
