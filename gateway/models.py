@@ -243,6 +243,12 @@ class Call(models.Model):
     # A request the gateway refused before forwarding it: a malformed path,
     # header or length, or a body over the limit.
     BAD_REQUEST = "bad_request"
+    # Answered by the policies: from the response cache, by mock-response,
+    # refused by a policy (ip-filter, check-header, a limit by key,
+    # validation), or a policy that failed at run time (a gateway error).
+    CACHED, MOCKED, REFUSED, POLICY_ERROR = "cached", "mocked", "refused", "policy_error"
+    # Outcomes where the caller got the answer the API gives.
+    SERVED = frozenset([SUCCESS, CACHED, MOCKED])
     OUTCOMES = [
         (SUCCESS, "Success"),
         (UNAUTHORIZED, "Unauthorized"),
@@ -251,6 +257,10 @@ class Call(models.Model):
         (NO_MATCH, "No match"),
         (BACKEND_ERROR, "Backend error"),
         (BAD_REQUEST, "Bad request"),
+        (CACHED, "Cached"),
+        (MOCKED, "Mocked"),
+        (REFUSED, "Refused by a policy"),
+        (POLICY_ERROR, "Policy error"),
     ]
 
     created = models.DateTimeField(default=timezone.now)
@@ -270,6 +280,8 @@ class Call(models.Model):
     bytes_in = models.BigIntegerField(default=0)
     bytes_out = models.BigIntegerField(default=0)
     client_ip = models.GenericIPAddressField(null=True, blank=True)
+    # The policy that answered, refused or failed (cache-lookup, ip-filter, ...).
+    policy = models.CharField(max_length=64, blank=True)
 
     class Meta:
         ordering = ["-created"]

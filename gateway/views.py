@@ -45,7 +45,7 @@ from django.urls import get_resolver, get_script_prefix
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
-from gateway import counters, httputil, proxy, records, routing
+from gateway import counters, httputil, policy, proxy, records, routing
 from gateway.limits import hhmmss
 from gateway.models import Call, Subscription
 
@@ -80,11 +80,16 @@ class Gate:
             client_ip=_client_ip(request),
         )
         self.extra_headers: dict[str, str] = {}
+        self.policies: policy.Run | None = None
 
     def finish(self, response: HttpResponse, outcome: str, bytes_out: int | None = None) -> HttpResponse:
         response[REQUEST_ID_HEADER] = self.call.request_id
         for name, value in self.extra_headers.items():
             response[name] = value
+        if self.policies is not None:
+            # CORS and limit headers set by policies go on every answer.
+            for name, value in self.policies.ctx.cors_headers.items():
+                response[name] = value
         if bytes_out is None and not response.streaming:
             bytes_out = len(response.content)
         if not response.streaming:
@@ -93,6 +98,12 @@ class Gate:
 
     def save(self, status: int, outcome: str, bytes_out: int) -> None:
         call = self.call
+        if self.policies is not None:
+            outcome = self.policies.outcome_of(outcome)
+            call.policy = self.policies.policy_name[:64]
+            if outcome == Call.POLICY_ERROR:
+                # The policy's name and the reason, never the values it used.
+                log.error("Policy %s failed for call %s", call.policy, call.request_id)
         call.status, call.outcome, call.bytes_out = status, outcome, bytes_out
         call.total_ms = (time.perf_counter() - self.t0) * 1000
         try:
@@ -143,6 +154,10 @@ def _gateway(request: HttpRequest, gate: Gate) -> HttpResponse:
         return gate.finish(error(404, NOT_FOUND), Call.NO_MATCH)
     # API Management answers 404, not 405, when only the verb does not fit.
     found = route.router.match(request.method or "", op_path, query)
+    if request.method == "OPTIONS":
+        preflight = policy.preflight(request, route, op_path, query)
+        if preflight is not None:
+            return gate.finish(preflight, Call.SUCCESS)
     if found is None:
         return gate.finish(error(404, NOT_FOUND), Call.NO_MATCH)
     call.operation_id = found.key
@@ -193,7 +208,7 @@ def _gateway(request: HttpRequest, gate: Gate) -> HttpResponse:
                 Call.QUOTA,
             )
 
-    return _forward(request, gate, route, op_path, query)
+    return _forward(request, gate, route, found, op_path, query, subscription)
 
 
 def _limit_headers(gate: Gate, limits: counters.Limits, decision: counters.Decision) -> None:
@@ -205,7 +220,9 @@ def _limit_headers(gate: Gate, limits: counters.Limits, decision: counters.Decis
         gate.extra_headers["X-Quota-Remaining"] = str(decision.quota_remaining)
 
 
-def _forward(request: HttpRequest, gate: Gate, route: routing.ApiRoute, op_path: str, query: str) -> HttpResponse:
+def _forward(
+    request: HttpRequest, gate: Gate, route: routing.ApiRoute, found, op_path: str, query: str, subscription
+) -> HttpResponse:
     call = gate.call
     meta = request.META
     try:
@@ -241,14 +258,48 @@ def _forward(request: HttpRequest, gate: Gate, route: routing.ApiRoute, op_path:
     if body is not None:
         headers["Content-Length"] = str(length)
 
+    method = request.method or "GET"
     url = route.service_url + op_path + ("?" + query if query else "")
+    timeout = None
+    run = gate.policies = policy.start(
+        request,
+        route,
+        found,
+        op_path,
+        query,
+        product_id=subscription.product_id if subscription else None,
+        subscription_id=subscription.id if subscription else None,
+        user_id=subscription.user_id if subscription else None,
+        headers=headers,
+        body=body if isinstance(body, bytes) else None,
+    )
+    if run is not None:
+        answer = run.request()
+        if answer is not None:
+            if answer.outbound:
+                answer = run.response(answer)
+            return gate.finish(policy.to_http(answer), Call.SUCCESS)
+        method, url, timeout = run.ctx.request.method, run.url, run.ctx.forward_timeout
+        headers = dict(run.ctx.request.headers.items())
+        if isinstance(body, bytes) and run.ctx.request.body is not None:
+            body = run.ctx.request.body
     t_backend = time.perf_counter()
-    upstream = proxy.forward(request.method or "GET", url, headers, body)
+    upstream = proxy.forward(method, url, headers, body, timeout)
     if upstream.response is None:
         call.backend_ms = (time.perf_counter() - t_backend) * 1000
         outcome = Call.BAD_REQUEST if upstream.error_status == 400 else Call.BACKEND_ERROR
+        if run is not None:
+            return gate.finish(policy.to_http(run.failed(upstream.error_status, upstream.error_message)), outcome)
         return gate.finish(error(upstream.error_status, upstream.error_message), outcome)
     return _answer(gate, upstream.response, t_backend)
+
+
+def _outbound(gate: Gate, response: HttpResponse) -> HttpResponse:
+    """The outbound policies over the backend's answer, when any apply."""
+    run = gate.policies
+    if run is None:
+        return response
+    return policy.apply(run.response(policy.from_http(response)), response)
 
 
 def _answer(gate: Gate, upstream, t_backend: float) -> HttpResponse:
@@ -274,7 +325,7 @@ def _answer(gate: Gate, upstream, t_backend: float) -> HttpResponse:
         if not complete:
             return gate.finish(error(502, proxy.unreachable_message()), Call.BACKEND_ERROR)
         response = proxy.build_response(upstream, content, streaming=False, head=call.method == "HEAD")
-        return gate.finish(response, _outcome(upstream.status_code))
+        return gate.finish(_outbound(gate, response), _outcome(upstream.status_code))
 
     # A large or unsized body streams through; the call is recorded once the
     # last byte has gone (or the stream broke).
@@ -298,7 +349,7 @@ def _answer(gate: Gate, upstream, t_backend: float) -> HttpResponse:
             gate.save(status, outcome, sent)
 
     response = proxy.build_response(upstream, stream(), streaming=True)
-    return gate.finish(response, _outcome(upstream.status_code))
+    return gate.finish(_outbound(gate, response), _outcome(upstream.status_code))
 
 
 def response_has_no_body(gate: Gate, upstream) -> bool:

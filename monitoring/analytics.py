@@ -214,7 +214,7 @@ class Stats:
         """Add one aggregate row (read with ``rows()``: plain numbers)."""
         calls = int(row[P + "calls"] or 0)
         self.calls += calls
-        if row.get("outcome") == Call.SUCCESS:
+        if row.get("outcome") in Call.SERVED:
             self.success += calls
         self.total_ms += row[P + "total_ms"] or 0
         self.backend_ms += row[P + "backend_ms"] or 0

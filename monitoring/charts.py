@@ -25,6 +25,10 @@ OUTCOME_COLOURS = {
     "no_match": "#999999",
     "backend_error": "#D55E00",
     "bad_request": "#F0E442",
+    "cached": "#0072B2",
+    "mocked": "#7FB3D5",
+    "refused": "#882255",
+    "policy_error": "#000000",
 }
 LINE_STYLES = [("#0072B2", ""), ("#D55E00", ""), ("#0072B2", "6 4"), ("#D55E00", "6 4")]
 

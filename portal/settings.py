@@ -136,6 +136,7 @@ INSTALLED_APPS = [
     "mlservice",
     "monitoring",
     "console",
+    "policies",
 ]
 
 MIDDLEWARE = [

@@ -8,7 +8,8 @@ from apis.models import Api, Operation
 
 pytestmark = pytest.mark.django_db
 
-INLINES = ("parameters", "representations", "responses")
+# "policy": the policy editor the policies app adds to each scope's page.
+INLINES = ("parameters", "representations", "responses", "policy")
 
 
 def operation_form(api, **fields):
@@ -62,6 +63,8 @@ def test_it_refuses_a_suffix_clash(admin_client, api):
         "url_schemes": "https",
         "operations-TOTAL_FORMS": 0,
         "operations-INITIAL_FORMS": 0,
+        "policy-TOTAL_FORMS": 0,
+        "policy-INITIAL_FORMS": 0,
     }
     r = admin_client.post("/admin/apis/api/add/", data)
     assert r.status_code == 200
