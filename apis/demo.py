@@ -123,7 +123,9 @@ def load() -> Api:
             "description": (
                 "The Feature Hashing experiment of the AzureML Studio guide, published as a web service: "
                 "a column of free text in, 2^bits integer columns of hashed unigrams and bigrams out. "
-                "Call it one request at a time (RRS) or over a CSV file in blob storage (BES)."
+                "Call it one request at a time (RRS) or over a CSV file in blob storage (BES). "
+                "Your subscription key is all you need: when a call has no Authorization header, "
+                "the gateway's policy adds the web service's API key."
             ),
             "service_url": settings.MLSERVICE_URL,
             "url_schemes": "https",
@@ -149,8 +151,11 @@ def load() -> Api:
             location=Parameter.HEADER,
             name="Authorization",
             defaults={
-                "description": "Bearer followed by the web service's API key.",
-                "required": True,
+                "description": (
+                    "Bearer followed by the web service's API key. Optional through the gateway: "
+                    "its policy adds the key when the call has none."
+                ),
+                "required": False,
                 "default_value": "Bearer ",
                 "order": 100,
             },

@@ -78,6 +78,7 @@ def parse_xml(text: str) -> Element:
     """The element tree of ``text``, or PolicyError at the first problem."""
     if len(text.encode()) > MAX_DOCUMENT_BYTES:
         raise PolicyError(f"The document is larger than {MAX_DOCUMENT_BYTES} bytes.")
+    text = escape_expressions(text)
     parser = expat.ParserCreate()
     stack: list[Element] = []
     root: list[Element] = []
@@ -115,6 +116,49 @@ def parse_xml(text: str) -> Element:
     if not root:
         raise PolicyError("The document is empty.")
     return root[0]
+
+
+ENTITY_RE = re.compile(r"&(?:amp|lt|gt|quot|apos|#[0-9]+|#x[0-9A-Fa-f]+);")
+XML_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;"}
+
+
+def escape_expressions(text: str) -> str:
+    """API Management's documents write expressions as C#, unescaped, even in
+    attributes: condition="@(context.Request.Method == "GET" && ...)". Its
+    editor escapes each @( ... ) before the XML parser sees it; so does this.
+    Entities already written (&quot;, &amp;&amp;) are left as they are."""
+    out, i = [], 0
+    while True:
+        start = text.find("@(", i)
+        if start < 0:
+            out.append(text[i:])
+            return "".join(out)
+        out.append(text[i : start + 2])
+        j, depth, quoted = start + 2, 1, False
+        while j < len(text) and depth:
+            c = text[j]
+            if c == '"' and (j == 0 or text[j - 1] != "\\"):
+                quoted = not quoted
+            elif not quoted and c == "(":
+                depth += 1
+            elif not quoted and c == ")":
+                depth -= 1
+            j += 1
+        if depth:
+            out.append(text[start + 2 :])  # unbalanced: the parser will say where
+            return "".join(out)
+        body = text[start + 2 : j]
+        pieces, k = [], 0
+        while k < len(body):
+            m = ENTITY_RE.match(body, k) if body[k] == "&" else None
+            if m:
+                pieces.append(m.group(0))
+                k = m.end()
+                continue
+            pieces.append(XML_ESCAPES.get(body[k], body[k]))
+            k += 1
+        out.append("".join(pieces))
+        i = j
 
 
 def _expat_message(e: expat.ExpatError) -> str:
@@ -195,10 +239,6 @@ POLICIES: dict[str, Spec] = {
         "remaining-calls-header-name remaining-calls-variable-name total-calls-header-name",
         "calls renewal-period counter-key",
         sections="inbound",
-        unsupported={
-            "retry-after-variable-name": "policy variables",
-            "remaining-calls-variable-name": "policy variables",
-        },
     ),
     "quota-by-key": _spec(
         "calls bandwidth increment-condition first-period-start",
@@ -219,14 +259,12 @@ POLICIES: dict[str, Spec] = {
         "unspecified-content-type-action",
         "content",
         sections="inbound on-error",
-        unsupported={"errors-variable-name": "policy variables"},
     ),
     "validate-parameters": _spec(
         "errors-variable-name",
         "specified-parameter-action unspecified-parameter-action",
         "headers query path",
         sections="inbound",
-        unsupported={"errors-variable-name": "policy variables"},
     ),
 }
 

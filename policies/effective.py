@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from policies import document, pipeline
 from policies.models import NamedValue, Policy
 
+DEFAULT_GLOBAL = document.parse(document.DEFAULT_GLOBAL_DOCUMENT)
+
 
 @dataclass
 class Snapshot:
@@ -42,12 +44,12 @@ class Snapshot:
         if product_id is not None:
             keys.append((Policy.PRODUCT, product_id))
         keys += [(Policy.API, api_id), (Policy.OPERATION, operation_id)]
-        scoped = []
+        # Below global stands API Management's default global document, so
+        # that <base /> at global scope (or a section it leaves out) still
+        # forwards the call.
+        scoped = [document.Scoped("the default", DEFAULT_GLOBAL)]
         for key in keys:
-            root = self.roots.get(key)
-            if key[0] == Policy.GLOBAL and root is None:
-                root = document.parse(document.DEFAULT_GLOBAL_DOCUMENT)
-            scoped.append(document.Scoped(self.labels.get(key, key[0]), root))
+            scoped.append(document.Scoped(self.labels.get(key, key[0]), self.roots.get(key)))
         return scoped
 
     def merged(self, operation_id: int, api_id: int, product_id: int | None) -> dict[str, list[document.Element]]:

@@ -1023,6 +1023,8 @@ class ValidateParameters(Step):
         request = ctx.request
         declared = ctx.services.parameters()
         names = {(p["location"], p["name"].lower()) for p in declared}
+        if request.template is not None:
+            names |= {("query", item.key.lower()) for item in request.template.query}
         for p in declared:
             location, name = p["location"], p["name"]
             action = self.by_name.get((location, name.lower()), self.actions(location)[0])
@@ -1030,10 +1032,12 @@ class ValidateParameters(Step):
                 continue
             if location == "header":
                 value = request.headers.get(name)
-            elif location == "query":
-                value = request.query_value(name)
             else:
+                # Template and query parameters are named as in the
+                # operation's URL template (apiversion for api-version=...).
                 value = request.values.get(name)
+                if value is None and location == "query":
+                    value = request.query_value(name)
             problem = ""
             if value is None or value == "":
                 if p.get("required"):
@@ -1130,7 +1134,7 @@ class Pipeline:
         self.after_forward = backend[cut:]
         self.cors = next((s for s in self.sections["inbound"] if isinstance(s, Cors)), None)
         self.empty = not any(self.sections[s] for s in ("inbound", "outbound", "on-error")) and all(
-            isinstance(s, ForwardRequest) for s in backend
+            isinstance(s, ForwardRequest) and s.timeout is None for s in backend
         )
 
     def preflight(self, ctx: Context) -> Answer | None:

@@ -13,9 +13,11 @@ class Command(BaseCommand):
         import json
 
         from mlservice import demo as ml_demo
+        from policies import demo as policy_demo
 
         api = demo.load()
         service = ml_demo.load(api)
+        policy_demo.load(api, service)
         if options["json"]:
             self.stdout.write(json.dumps(ml_demo.summary(service)))
             return
