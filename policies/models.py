@@ -101,7 +101,7 @@ class Policy(models.Model):
 
 
 name_validator = RegexValidator(
-    document.NAME_RE.pattern.removesuffix(r"\Z") + r"\Z",
+    "^" + document.NAME_RE.pattern,
     "Use letters, digits, '.', '-' and '_' only (at most 256).",
 )
 
