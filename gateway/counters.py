@@ -1,4 +1,4 @@
-"""Rate-limit and quota counters in Django's cache.
+"""Rate-limit and quota counters in Django's cache, and subscription generations.
 
 With Redis (REDIS_URL) both checks and both increments run in one Lua script,
 so every gateway process shares the counters and a race past a limit lets
@@ -7,10 +7,15 @@ embedded default) the same arithmetic from ``gateway.limits`` runs under a
 process lock. Other cache backends work but are only atomic per process.
 
 A call refused by one limit consumes neither: only admitted calls count.
+
+The gateway's data plane calls ``admit_async``: the same script through
+redis.asyncio, with the subscription's generation compared first (a cached
+key that is stale is told so in the same round trip, see gateway.keycache).
 """
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import os
 import secrets
@@ -25,8 +30,16 @@ from django.core.cache.backends.redis import RedisCache
 from gateway import limits
 
 OK, RATE, QUOTA = "ok", "rate", "quota"
+# The key's cached subscription is out of date (see gateway.keycache).
+STALE = "stale"
 
 LUA = """
+if KEYS[3] then
+  local generation = redis.call('GET', KEYS[3]) or '0'
+  if generation ~= ARGV[7] then
+    return {3, '0', 0, 0}
+  end
+end
 local now = tonumber(ARGV[1])
 local rl = tonumber(ARGV[2])
 local rp = tonumber(ARGV[3])
@@ -185,3 +198,88 @@ def _decision(code: int, wait: float, rate_left: int, quota_left: int, lim: Limi
     if code == 2:
         return Decision(QUOTA, renewal, rate_remaining, 0, renewal)
     return Decision(OK, 0, rate_remaining, quota_remaining, renewal)
+
+
+# --- the data plane: async, with the key's generation checked -------------
+
+
+def _generation_key(subscription_id: int) -> str:
+    return f"gw:gen:{subscription_id}"
+
+
+def generation(subscription_id: int, cache=None) -> int:
+    """The subscription's current generation (blocking)."""
+    cache = cache or caches[DEFAULT_CACHE_ALIAS]
+    return int(cache.get(_generation_key(subscription_id)) or 0)
+
+
+def bump_generation(subscription_id: int, cache=None) -> None:
+    cache = cache or caches[DEFAULT_CACHE_ALIAS]
+    key = _generation_key(subscription_id)
+    if isinstance(cache, RedisCache):
+        # No expiry: a generation lost would make old cached entries look current.
+        cache._cache.get_client(None, write=True).incr(cache.make_key(key))
+        return
+    with _lock:
+        cache.set(key, int(cache.get(key) or 0) + 1, None)
+
+
+_async_clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _async_script(cache):
+    """One redis.asyncio client and registered script per event loop (a
+    client belongs to the loop it was made on)."""
+    import redis.asyncio
+
+    loop = asyncio.get_running_loop()
+    found = _async_clients.get(loop)
+    if found is None or found[0] != id(cache):
+        client = redis.asyncio.Redis.from_url(cache._servers[0], **_redis_options(cache))
+        found = _async_clients[loop] = (id(cache), client, client.register_script(LUA))
+    return found[1], found[2]
+
+
+def _redis_options(cache) -> dict:
+    options = {k: v for k, v in cache._options.items() if k in ("socket_timeout", "socket_connect_timeout")}
+    options.setdefault("socket_timeout", 5)
+    options.setdefault("socket_connect_timeout", 5)
+    return options
+
+
+async def admit_async(key, now: float | None = None, cache=None) -> Decision:
+    """admit() for the event loop, for a cached key (gateway.keycache.Key):
+    STALE when its subscription changed since it was cached."""
+    cache = cache or caches[DEFAULT_CACHE_ALIAS]
+    now = time.time() if now is None else now
+    lim: Limits = key.limits
+    window = limits.quota_window(key.quota_start, now, lim.quota_period) if lim.quota_calls is not None else None
+    rate_key = f"gw:rate:{key.counter_id}"
+    quota_key = f"gw:quota:{key.counter_id}:{window.index if window else 0}"
+    generation_key = _generation_key(key.id)
+    if not isinstance(cache, RedisCache):
+        # One process: the generation is in this process's memory, bumped by
+        # the change's own signal; nothing here waits.
+        if int(cache.get(generation_key) or 0) != key.generation:
+            return Decision(STALE)
+        if lim.unlimited:
+            return Decision(OK)
+        return _admit_local(cache, rate_key, quota_key, lim, window, now)
+    client, script = _async_script(cache)
+    quota_ttl = int(window.end - now) + 60 if window else 0
+    code, wait, rate_left, quota_left = await script(
+        keys=[cache.make_key(rate_key), cache.make_key(quota_key), cache.make_key(generation_key)],
+        args=[
+            repr(now),
+            lim.rate_calls if lim.rate_calls is not None else -1,
+            lim.rate_period or 0,
+            lim.quota_calls if lim.quota_calls is not None else -1,
+            quota_ttl,
+            f"{now!r}:{next(_serial)}:{os.getpid()}:{_process}",
+            str(key.generation),
+        ],
+        client=client,
+    )
+    if int(code) == 3:
+        return Decision(STALE)
+    return _decision(int(code), float(wait), int(rate_left), int(quota_left), lim, window, now)

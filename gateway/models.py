@@ -10,13 +10,13 @@ from datetime import datetime
 
 from cryptography.fernet import Fernet, InvalidToken
 from django.conf import settings
-from django.db import models
+from django.db import connections, models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.functional import cached_property
 
 from apis.models import Api, Operation, Product
-from gateway import dbpool
+from gateway import pipeline
 from portal import crypto
 
 
@@ -76,9 +76,10 @@ class SubscriptionQuerySet(models.QuerySet):
             f"FROM {sub.db_table} s JOIN {product.db_table} p ON p.{product.pk.column} = s.{sub.get_field('product').column} "
             f"WHERE s.{primary} = %s OR s.{secondary} = %s"
         )
-        # Through the gateway's few pooled connections under gunicorn, not
-        # one per thread (see gateway.dbpool).
-        rows, connection = dbpool.fetchall(sql, [digest, digest], self.db)
+        connection = connections[self.db]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [digest, digest])
+            rows = cursor.fetchall()
         for row in rows:
             sid, user_id, product_id, state, created, started, p_digest, s_digest, *product_limits = row
             if hmac.compare_digest(p_digest, digest):
@@ -232,17 +233,18 @@ class Subscription(models.Model):
 class Call(models.Model):
     """One request through the gateway, allowed or not. Never holds a key."""
 
+    # Named in the gateway's pipeline, which records them.
     SUCCESS, UNAUTHORIZED, THROTTLED, QUOTA, NO_MATCH, BACKEND_ERROR = (
-        "success",
-        "unauthorized",
-        "throttled",
-        "quota",
-        "no_match",
-        "backend_error",
+        pipeline.SUCCESS,
+        pipeline.UNAUTHORIZED,
+        pipeline.THROTTLED,
+        pipeline.QUOTA,
+        pipeline.NO_MATCH,
+        pipeline.BACKEND_ERROR,
     )
     # A request the gateway refused before forwarding it: a malformed path,
     # header or length, or a body over the limit.
-    BAD_REQUEST = "bad_request"
+    BAD_REQUEST = pipeline.BAD_REQUEST
     # Answered by the policies: from the response cache, by mock-response,
     # refused by a policy (ip-filter, check-header, a limit by key,
     # validation), or a policy that failed at run time (a gateway error).

@@ -18,13 +18,13 @@ from urllib.parse import parse_qsl
 
 from django.core.cache import DEFAULT_CACHE_ALIAS, caches
 from django.core.cache.backends.redis import RedisCache
+from django.db.models import Count, Max
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
-from django.http import HttpRequest, HttpResponse
 
-from apis import urltemplate
 from apis.models import Operation, Parameter, RequestRepresentation, ResponseRepresentation
-from gateway import counters, dbpool, limits
+from gateway import counters, limits
+from gateway import pipeline as gateway
 from policies import document, mock, pipeline
 from policies.effective import Snapshot
 from policies.models import NamedValue, Policy
@@ -40,7 +40,15 @@ class _Compiled:
         self.checked = 0.0
         self.lock = threading.Lock()
 
-    def get(self, operation_id: int, api_id: int, product_id: int | None) -> tuple[pipeline.Pipeline | None, Snapshot]:
+    def fresh(self) -> Snapshot | None:
+        """The snapshot when no check is due (nothing to wait for), else None."""
+        snap = self.snapshot
+        if snap is None or time.monotonic() - self.checked > CHECK_INTERVAL:
+            return None
+        return snap
+
+    def refresh(self) -> Snapshot:
+        """The snapshot, checked against the database (blocking)."""
         now = time.monotonic()
         if self.snapshot is None or now - self.checked > CHECK_INTERVAL:
             with self.lock:
@@ -49,7 +57,10 @@ class _Compiled:
                     if self.snapshot is None or version != self.version:
                         self.snapshot, self.pipelines, self.version = Snapshot.load(), {}, version
                     self.checked = now
-        snap = self.snapshot
+        return self.snapshot  # type: ignore[return-value]
+
+    def get(self, operation_id: int, api_id: int, product_id: int | None) -> tuple[pipeline.Pipeline | None, Snapshot]:
+        snap = self.fresh() or self.refresh()
         key = (operation_id, api_id, product_id)
         try:
             return self.pipelines[key], snap  # type: ignore[return-value]
@@ -76,13 +87,11 @@ compiled = _Compiled()
 
 
 def _version() -> tuple:
-    # Raw SQL on the gateway's pooled connections, as routing._version.
-    parts = []
-    for model in (Policy, NamedValue):
-        meta = model._meta
-        parts.append(f"SELECT MAX({meta.get_field('updated').column}), COUNT(*) FROM {meta.db_table}")
-    rows, _ = dbpool.fetchall(" UNION ALL ".join(parts), [])
-    return tuple(tuple(r) for r in rows)
+    # As routing._version: one cheap aggregate per table.
+    return tuple(
+        tuple(model.objects.aggregate(updated=Max("updated"), count=Count("id")).values())
+        for model in (Policy, NamedValue)
+    )
 
 
 @receiver([post_save, post_delete], sender=Policy)
@@ -198,171 +207,223 @@ def _peek_quota(counter_id: str, lim: counters.Limits, start: float) -> pipeline
     return pipeline.Admission(False, window.seconds_left(now), 0)
 
 
-# ------------------------------------------------------------------ the run
+# ------------------------------------------------------------------ the seams
 
 
 class Run:
-    """One call's way through its policies: the gateway calls request(),
-    forwards what it says, then response(), or failed() on a backend error."""
+    """One call's way through its policies (see policies.pipeline)."""
 
     def __init__(self, steps: pipeline.Pipeline, ctx: pipeline.Context):
         self.steps, self.ctx = steps, ctx
 
-    @property
-    def request_(self) -> pipeline.Request:
-        return self.ctx.request
-
-    def request(self) -> pipeline.Answer | None:
-        return self.steps.request(self.ctx)
-
-    def response(self, response: pipeline.Response) -> pipeline.Response:
-        return self.steps.response(self.ctx, response)
-
-    def failed(self, status: int, message: str) -> pipeline.Response:
-        reason = "Timeout" if status == 504 else "BackendConnectionFailure"
-        prepared = pipeline.error_answer(status, message)
-        return self.steps.failed(self.ctx, pipeline.LastError("forward-request", reason, message), prepared)
-
-    @property
-    def forwards(self) -> bool:
-        return self.steps.forwards
-
-    @property
-    def url(self) -> str:
-        return self.ctx.request.url
-
-    def outcome_of(self, default: str) -> str:
+    def outcome(self) -> str:
         from gateway.models import Call
 
-        if self.ctx.failed:
+        ctx = self.ctx
+        if ctx.failed:
             return Call.POLICY_ERROR
-        if self.ctx.refused:
+        if ctx.refused:
             return Call.REFUSED
-        if self.ctx.cached:
+        if ctx.cached:
             return Call.CACHED
-        if self.ctx.mocked:
+        if ctx.mocked:
             return Call.MOCKED
-        return default
+        return ""
 
-    @property
     def policy_name(self) -> str:
+        ctx = self.ctx
         return (
-            self.ctx.failed
-            or self.ctx.refused
-            or ("cache-lookup" if self.ctx.cached else "")
-            or ("mock-response" if self.ctx.mocked else "")
+            ctx.failed
+            or ctx.refused
+            or ("cache-lookup" if ctx.cached else "")
+            or ("mock-response" if ctx.mocked else "")
         )
 
 
-def start(
-    request: HttpRequest,
-    route,
-    found: urltemplate.RouteMatch,
-    op_path: str,
-    query: str,
-    *,
-    product_id: int | None,
-    subscription_id: int | None,
-    user_id: int | None,
-    headers: dict[str, str],
-    body: bytes | None,
-) -> Run | None:
-    """The run for this call, or None when no policy applies to it."""
-    steps, snap = compiled.get(found.key, route.id, product_id)
-    if steps is None:
-        return None
-    ctx = pipeline.Context(
-        request=pipeline.Request(
-            method=request.method or "GET",
-            original_method=request.method or "GET",
-            path=op_path,
-            query=parse_qsl(query, keep_blank_values=True),
-            headers=pipeline.Headers(headers.items()),
-            ip=request.META.get("REMOTE_ADDR"),
-            scheme=request.scheme or "http",
-            host=request.get_host(),
-            body=body,
-            base_url=route.service_url,
-            template=found.template,
-            values=dict(found.values),
-        ),
-        services=Services(found.key),
-        named_values=snap.named_values,
-        subscription_id=str(subscription_id) if subscription_id is not None else None,
-        user_id=str(user_id) if user_id is not None else None,
-        product_id=str(product_id) if product_id is not None else None,
-        api_id=str(route.id),
-        operation_id=str(found.key),
-    )
-    return Run(steps, ctx)
+async def _steps(blocking, operation_id: int, api_id: int, product_id: int | None):
+    """The compiled pipeline, without waiting when the snapshot is fresh and
+    compiled already (the common case), else through ``blocking``."""
+    snap = compiled.fresh()
+    if snap is not None:
+        found = compiled.pipelines.get((operation_id, api_id, product_id), MISSING)
+        if found is not MISSING:
+            return found, snap
+    return await blocking(compiled.get, operation_id, api_id, product_id)
 
 
-def preflight(request: HttpRequest, route, op_path: str, query: str) -> HttpResponse | None:
+MISSING = object()
+
+
+def _settle(trip: gateway.Trip, run: Run) -> None:
+    outcome = run.outcome()
+    if outcome:
+        trip.outcome = outcome
+        trip.record.policy = run.policy_name()[:64]
+        if outcome == "policy_error":
+            # The policy's name, never the values it used.
+            gateway.log.error("Policy %s failed for call %s", trip.record.policy, trip.record.request_id)
+    cors = run.ctx.cors_headers
+    if cors:
+        trip.extra_headers.extend(cors.items())
+
+
+async def preflight(trip: gateway.Trip, blocking) -> gateway.Answer | None:
     """A CORS preflight for an operation whose policies have <cors>, answered
     before any key is asked for, as API Management does."""
-    wanted = request.META.get("HTTP_ACCESS_CONTROL_REQUEST_METHOD")
-    if request.method != "OPTIONS" or not wanted or "HTTP_ORIGIN" not in request.META:
+    incoming = trip.incoming
+    wanted = incoming.header("access-control-request-method")
+    if incoming.method != "OPTIONS" or not wanted or incoming.header("origin") is None or trip.route is None:
         return None
-    found = route.router.match(wanted, op_path, query)
+    found = trip.route.router.match(wanted, trip.op_path, trip.query)
     if found is None:
         return None
-    steps, snap = compiled.get(found.key, route.id, None)
+    steps, snap = await _steps(blocking, found.key, trip.route.id, None)
     if steps is None or steps.cors is None:
         return None
-    headers = {
-        "Origin": request.META["HTTP_ORIGIN"],
-        "Access-Control-Request-Method": wanted,
-        "Access-Control-Request-Headers": request.META.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS", ""),
-    }
-    ctx = pipeline.Context(
-        request=pipeline.Request("OPTIONS", op_path, [], pipeline.Headers(headers.items())),
-        services=Services(found.key),
-        named_values=snap.named_values,
-    )
+    names = ("Origin", "Access-Control-Request-Method", "Access-Control-Request-Headers")
+    headers = pipeline.Headers((n, incoming.header(n) or "") for n in names)
+    ctx = pipeline.Context(pipeline.Request("OPTIONS", trip.op_path, [], headers), services=Services(found.key))
     answer = steps.preflight(ctx)
-    return to_http(answer) if answer is not None else None
+    if answer is None:
+        return None
+    trip.record.operation_id = found.key
+    return to_answer(answer)
 
 
-def to_http(response: pipeline.Response) -> HttpResponse:
-    out = HttpResponse(response.body or b"", status=response.status)
-    if response.reason:
-        out.reason_phrase = response.reason
-    del out["Content-Type"]
-    for name, value in response.headers.items():
-        if name.lower() != "content-length":
-            out[name] = value
-    out["Content-Length"] = str(len(response.body or b""))
-    return out
-
-
-def from_http(response: HttpResponse) -> pipeline.Response:
-    """A buffered backend answer, as the evaluator sees it."""
-    return pipeline.Response(
-        response.status_code,
-        pipeline.Headers((n, v) for n, v in response.items() if n.lower() != "content-length"),
-        None if response.streaming else response.content,
-        response.reason_phrase or "",
+async def inbound(trip: gateway.Trip, blocking, config: gateway.Config) -> gateway.Answer | None:
+    """Inbound and backend policies up to forward-request: an answer to send
+    instead of forwarding, or None with trip.outgoing set."""
+    route, record, incoming = trip.route, trip.record, trip.incoming
+    steps, snap = await _steps(blocking, record.operation_id, route.id, record.product_id)
+    if steps is None:
+        return None
+    headers = gateway.request_headers(trip, config)
+    body = await _buffer_body(trip, config)
+    found = route.router.match(incoming.method, trip.op_path, trip.query)
+    ctx = pipeline.Context(
+        request=pipeline.Request(
+            method=incoming.method,
+            original_method=incoming.method,
+            path=trip.op_path,
+            query=parse_qsl(trip.query, keep_blank_values=True),
+            headers=pipeline.Headers(headers),
+            ip=incoming.client_ip,
+            scheme=incoming.scheme,
+            host=incoming.host,
+            body=body,
+            base_url=route.service_url,
+            template=found.template if found else None,
+            values=dict(found.values) if found else {},
+        ),
+        services=Services(record.operation_id),
+        named_values=snap.named_values,
+        subscription_id=_str(record.subscription_id),
+        user_id=_str(record.user_id),
+        product_id=_str(record.product_id),
+        api_id=_str(route.id),
+        operation_id=_str(record.operation_id),
     )
+    run = trip.policies = Run(steps, ctx)
+    answer = await blocking(steps.request, ctx)
+    if answer is not None:
+        if answer.outbound:
+            answer = await blocking(steps.response, ctx, answer)
+        _settle(trip, run)
+        return to_answer(answer)
+    request = ctx.request
+    trip.outgoing = gateway.Outgoing(
+        request.method,
+        request.url,
+        request.headers.items(),
+        request.body if request.body is not body else None,
+        ctx.forward_timeout,
+    )
+    return None
 
 
-def apply(response: pipeline.Response, http: HttpResponse) -> HttpResponse:
-    """``http`` changed as the outbound policies changed its copy: status,
-    headers, and the body when one was set (else the backend's, which may
-    still be streaming)."""
-    if response.body is not None and not http.streaming and response.body != http.content:
-        http.content = response.body
-        http["Content-Length"] = str(len(response.body))
-    http.status_code = response.status
-    if response.reason:
-        http.reason_phrase = response.reason
-    kept = {n.lower() for n, _ in response.headers.items()}
-    for name in list(http.headers):
-        if name.lower() not in kept and name.lower() != "content-length":
-            del http[name]
-    for name, value in response.headers.items():
-        if name.lower() != "content-length":
-            http[name] = value
-    return http
+async def _buffer_body(trip: gateway.Trip, config: gateway.Config) -> bytes | None:
+    """The caller's body when it is small enough to hold (validate-content
+    and set-body need it), replayed to forward() afterwards; None otherwise
+    (forward() then judges the length as it always does)."""
+    incoming = trip.incoming
+    declared = incoming.header("content-length")
+    if not declared or not declared.isdigit() or incoming.read is None:
+        return None
+    length = int(declared)
+    if length == 0:
+        return b""
+    if length > gateway.BUFFER_LIMIT or length > config.max_request_bytes:
+        return None
+    body = await incoming.read(length)
+    left = [body]
+
+    async def replay(n: int) -> bytes:
+        chunk, left[0] = left[0][:n], left[0][n:]
+        return chunk
+
+    incoming.read = replay
+    return body
+
+
+def _str(value) -> str | None:
+    return None if value is None else str(value)
+
+
+async def outbound(trip: gateway.Trip, answer: gateway.Answer, blocking) -> gateway.Answer:
+    run: Run | None = trip.policies
+    if run is None:
+        return answer
+    streaming = answer.stream is not None
+    response = pipeline.Response(
+        answer.status,
+        pipeline.Headers((n, v) for n, v in answer.headers if n.lower() != "content-length"),
+        None if streaming else answer.body,
+        answer.reason,
+    )
+    result = await blocking(run.steps.response, run.ctx, response)
+    _settle(trip, run)
+    return _merge(answer, result)
+
+
+async def on_error(trip: gateway.Trip, answer: gateway.Answer, blocking) -> gateway.Answer:
+    """A refusal after the inbound policies ran (the backend unreachable or
+    too slow): the <on-error> section may change the gateway's answer."""
+    run: Run | None = trip.policies
+    if run is None:
+        return answer
+    try:
+        message = json.loads(answer.body).get("message", "")
+    except ValueError:
+        message = ""
+    reason = "Timeout" if answer.status == 504 else "BackendConnectionFailure"
+    prepared = pipeline.Response(
+        answer.status, pipeline.Headers((n, v) for n, v in answer.headers if n.lower() != "content-length"), answer.body
+    )
+    result = await blocking(run.steps.failed, run.ctx, pipeline.LastError("forward-request", reason, message), prepared)
+    _settle(trip, run)
+    return to_answer(result)
+
+
+def to_answer(response: pipeline.Response) -> gateway.Answer:
+    body = response.body or b""
+    headers = [(n, v) for n, v in response.headers.items() if n.lower() != "content-length"]
+    headers.append(("Content-Length", str(len(body))))
+    return gateway.Answer(response.status, headers, body, response.reason)
+
+
+def _merge(answer: gateway.Answer, response: pipeline.Response) -> gateway.Answer:
+    """The backend's answer as the outbound policies changed it: status,
+    headers, and the body when one was set (a streamed body stays a stream
+    unless a policy replaced it)."""
+    if answer.stream is not None and response.body is None:
+        headers = [(n, v) for n, v in response.headers.items() if n.lower() != "content-length"]
+        length = answer.header("content-length")
+        if length is not None:
+            headers.append(("Content-Length", length))
+        return gateway.Answer(response.status, headers, b"", response.reason or answer.reason, stream=answer.stream)
+    result = to_answer(response)
+    result.reason = response.reason or answer.reason
+    return result
 
 
 def trace_of(run: Run | None) -> str:

@@ -97,7 +97,7 @@ SITE_NAME = os.getenv("SITE_NAME", "Portico")
 # Where the gateway is reached. Every operation's public URL is
 # GATEWAY_URL/{api suffix}{operation path}.
 GATEWAY_URL = os.getenv("GATEWAY_URL", f"{SITE_URL}/gateway").rstrip("/")
-# The gateway's limits on each forwarded call (see gateway/proxy.py).
+# The gateway's limits on each forwarded call (see gateway/pipeline.py).
 GATEWAY_CONNECT_TIMEOUT = envfloat("GATEWAY_CONNECT_TIMEOUT", 5.0)
 GATEWAY_READ_TIMEOUT = envfloat("GATEWAY_READ_TIMEOUT", 60.0)
 GATEWAY_MAX_REQUEST_BYTES = envint("GATEWAY_MAX_REQUEST_BYTES", 10 * 1024 * 1024)

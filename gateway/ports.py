@@ -1,0 +1,105 @@
+"""The pipeline's outside world in this Django project (see pipeline.Ports).
+
+Everything here runs on an event loop; what would block it (the database, on
+a catalog check or a key's first use) goes through ``blocking``, which each
+server adapter provides: a small thread pool under the ASGI server, the
+calling thread under Django's own handler.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+from django.conf import settings
+from django.urls import get_script_prefix
+
+from gateway import client, counters, keycache, pipeline, policy, records, routing
+
+log = logging.getLogger(__name__)
+
+Blocking = Callable[..., Awaitable[Any]]
+
+
+def portal_cookies() -> frozenset[str]:
+    """Cookies of the portal itself, which backends neither see nor set."""
+    return frozenset(
+        [settings.SESSION_COOKIE_NAME, settings.CSRF_COOKIE_NAME, settings.LANGUAGE_COOKIE_NAME, "messages"]
+    )
+
+
+def config(script_prefix: str | None = None) -> pipeline.Config:
+    prefix = script_prefix if script_prefix is not None else get_script_prefix()
+    return pipeline.Config(
+        prefix=prefix.rstrip("/") + "/" + routing.GATEWAY_ROOT,
+        enforce_scheme=settings.GATEWAY_ENFORCE_SCHEME,
+        connect_timeout=settings.GATEWAY_CONNECT_TIMEOUT,
+        read_timeout=settings.GATEWAY_READ_TIMEOUT,
+        max_request_bytes=settings.GATEWAY_MAX_REQUEST_BYTES,
+        max_response_bytes=settings.GATEWAY_MAX_RESPONSE_BYTES,
+        portal_cookies=portal_cookies(),
+    )
+
+
+class Ports:
+    def __init__(self, blocking: Blocking, script_prefix: str | None = None):
+        self.blocking = blocking
+        self._config = config(script_prefix)
+
+    def config(self) -> pipeline.Config:
+        return self._config
+
+    async def route_for(self, suffix: str):
+        routes = routing.catalog.fresh_routes()
+        if routes is not None:
+            return routes.get(suffix)
+        return await self.blocking(routing.route_for, suffix)
+
+    async def key_holder(self, key: str):
+        digest, entry = keycache.cached(key)
+        if entry is not None:
+            return entry
+        return await self.blocking(keycache.load, key, digest)
+
+    async def admit(self, key) -> counters.Decision:
+        try:
+            decision = await counters.admit_async(key)
+        except Exception:
+            # The counters' store (Redis) is down: keep serving rather than
+            # refuse every call, and say so loudly.
+            log.warning("Rate limit and quota not enforced for subscription %s: counter store failed", key.id)
+            return counters.Decision(counters.OK)
+        if decision.outcome == counters.STALE:
+            keycache.forget(key.digest)
+        return decision
+
+    async def forward(
+        self,
+        method: str,
+        url: str,
+        headers: list[tuple[str, str]],
+        body: bytes | AsyncIterator[bytes] | None,
+        read_timeout: float | None = None,
+    ) -> pipeline.Upstream:
+        c = self._config
+        return await client.forward(method, url, headers, body, c.connect_timeout, read_timeout or c.read_timeout)
+
+    async def record(self, record: pipeline.Record) -> None:
+        if settings.GATEWAY_RECORD_ASYNC:
+            records.record(record)  # a queue put: never waits
+        else:
+            await self.blocking(records.write, [record])
+
+    # The policy engine's seams (gateway.policy).
+    async def preflight(self, trip: pipeline.Trip) -> pipeline.Answer | None:
+        return await policy.preflight(trip, self.blocking)
+
+    async def inbound(self, trip: pipeline.Trip) -> pipeline.Answer | None:
+        return await policy.inbound(trip, self.blocking, self._config)
+
+    async def outbound(self, trip: pipeline.Trip, answer: pipeline.Answer) -> pipeline.Answer:
+        return await policy.outbound(trip, answer, self.blocking)
+
+    async def on_error(self, trip: pipeline.Trip, answer: pipeline.Answer) -> pipeline.Answer:
+        return await policy.on_error(trip, answer, self.blocking)
