@@ -197,7 +197,9 @@ def run(args, backend_url: str, slow_url: str) -> None:
     med = {k: statistics.median(v) * 1e6 for k, v in timings.items()}
     print()
     print(f"{'median wall time (µs)':34}{'cache hit':>14}{'forwarded':>16}{'ratio':>10}")
-    print(f"{'instant loopback backend':34}{med['hit']:>14.0f}{med['instant']:>16.0f}{med['instant'] / med['hit']:>9.1f}x")
+    print(
+        f"{'instant loopback backend':34}{med['hit']:>14.0f}{med['instant']:>16.0f}{med['instant'] / med['hit']:>9.1f}x"
+    )
     label = f"backend answering in {args.backend_ms:g} ms"
     print(f"{label:34}{med['slow hit']:>14.0f}{med['slow']:>16.0f}{med['slow'] / med['slow hit']:>9.1f}x")
     print(f"calls recorded as cached: {cached}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from html import escape
@@ -182,3 +183,22 @@ def download_name(content_disposition: str, content_type: str) -> str:
         "application/zip": "zip",
     }.get(main_type(content_type), "bin")
     return f"response.{ext}"
+
+
+TRACE_HEADER = "x-portico-policy-trace"
+
+
+def policy_trace(headers: list[tuple[str, str]]) -> list[dict]:
+    """The policies that ran for the developer's call, from the gateway's
+    trace header: [{"section", "policy", "scope", "detail"}] (secrets masked
+    by the gateway)."""
+    raw = next((v for n, v in headers if n.lower() == TRACE_HEADER), "")
+    try:
+        rows = json.loads(raw) if raw else []
+    except ValueError:
+        return []
+    return [
+        dict(zip(("section", "policy", "scope", "detail"), (str(x) for x in row), strict=False))
+        for row in rows
+        if isinstance(row, list) and len(row) == 4
+    ]

@@ -20,6 +20,8 @@ from console.transport import InProcessAdapter
 log = logging.getLogger(__name__)
 
 CHUNK = 64 * 1024
+# Asks the gateway for the policy trace (see gateway.policy); not shown among the headers sent.
+TRACE_REQUEST_HEADER = "X-Portico-Trace"
 
 
 @dataclass
@@ -136,7 +138,9 @@ def _exchange(
                 requests.Request(
                     built.method,
                     built.url,
-                    headers=dict(built.headers) | {"Accept-Encoding": _accept_encoding(built)},
+                    # The gateway tells its own developer which policies ran.
+                    headers=dict(built.headers)
+                    | {"Accept-Encoding": _accept_encoding(built), TRACE_REQUEST_HEADER: "true"},
                     data=built.body.encode("utf-8") if built.body else None,
                 )
             )

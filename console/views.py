@@ -123,6 +123,7 @@ def shown_context(sent: Send) -> dict:
     retry_after = next((v for n, v in headers if n.lower() == "retry-after"), "")
     content_disposition = next((v for n, v in headers if n.lower() == "content-disposition"), "")
     return {
+        "policy_trace": show.policy_trace(headers),
         "content": show.show(sent.content_type, bytes(sent.body), sent.complete),
         "calls_left": show.calls_left(headers),
         "retry_after": int(retry_after) if retry_after.strip().isdigit() else None,

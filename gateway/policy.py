@@ -252,6 +252,7 @@ async def _steps(blocking, operation_id: int, api_id: int, product_id: int | Non
 
 
 MISSING = object()
+TRACE_REQUEST, TRACE_RESPONSE, TRACE_MAX = "X-Portico-Trace", "X-Portico-Policy-Trace", 8192
 
 
 def _settle(trip: gateway.Trip, run: Run) -> None:
@@ -265,6 +266,12 @@ def _settle(trip: gateway.Trip, run: Run) -> None:
     cors = run.ctx.cors_headers
     if cors:
         trip.extra_headers.extend(cors.items())
+    # The trace, for a developer calling with their own key who asks for it
+    # (the console does): which policies ran, named values that are secret masked.
+    if trip.incoming.header(TRACE_REQUEST) == "true" and trip.record.subscription_id is not None:
+        trace = trace_of(run)
+        if len(trace) <= TRACE_MAX:
+            trip.extra_headers.append((TRACE_RESPONSE, trace))
 
 
 async def preflight(trip: gateway.Trip, blocking) -> gateway.Answer | None:
@@ -297,7 +304,7 @@ async def inbound(trip: gateway.Trip, blocking, config: gateway.Config) -> gatew
     steps, snap = await _steps(blocking, record.operation_id, route.id, record.product_id)
     if steps is None:
         return None
-    headers = gateway.request_headers(trip, config)
+    headers = [(n, v) for n, v in gateway.request_headers(trip, config) if n.lower() != TRACE_REQUEST.lower()]
     body = await _buffer_body(trip, config)
     found = route.router.match(incoming.method, trip.op_path, trip.query)
     ctx = pipeline.Context(

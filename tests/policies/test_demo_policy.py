@@ -80,3 +80,32 @@ def test_the_key_is_a_secret_named_value_and_the_api_page_says_so(demo, client):
 def test_load_demo_twice_keeps_one_policy_and_one_named_value(demo):
     call_command("load_demo", stdout=open("/dev/null", "w"))
     assert Policy.objects.count() == 1 and NamedValue.objects.count() == 1
+
+
+def test_the_console_shows_which_policies_ran_with_the_secret_masked(demo, client, alice, settings):
+    from django.urls import reverse
+
+    from apis.models import Operation
+
+    url, _key, service = demo
+    settings.CONSOLE_TRANSPORT = "inprocess"
+    client.force_login(alice)
+    rrs = Operation.objects.get(display_name="RRS Execute")
+    sub = Subscription.objects.get(user=alice)
+    data = {
+        "p_workspace": service.workspace_id,
+        "p_service": service.service_id,
+        "p_apiversion": "2.0",
+        "p_details": "true",
+        "h_name": ["Content-Type"],
+        "h_value": ["application/json"],
+        "subscription": f"{sub.pk}:primary",
+        "rep": "0",
+        "body": json.dumps(BODY),
+    }
+    response = client.post(reverse("console-send", args=[rrs.pk]), data, HTTP_HX_REQUEST="true")
+    html = response.content.decode()
+    assert "200 OK" in html, html[:2000]
+    assert "Policies that ran" in html
+    assert "set-header" in html and "Authorization: Bearer ***" in html
+    assert service.primary_key not in html
