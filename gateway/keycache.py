@@ -87,6 +87,10 @@ def load(key: str, digest: str) -> Key | None:
         generation=generation,
         expires=time.monotonic() + MAX_AGE,
     )
+    if not entry.is_active:
+        # Not cached: a reactivation elsewhere must be seen at once too, and
+        # only an active key's use checks the generation.
+        return entry
     with _lock:
         if len(_entries) >= MAX_ENTRIES:
             _entries.clear()

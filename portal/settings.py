@@ -107,6 +107,11 @@ GATEWAY_MAX_RESPONSE_BYTES = envint("GATEWAY_MAX_RESPONSE_BYTES", 100 * 1024 * 1
 GATEWAY_ENFORCE_SCHEME = envbool("GATEWAY_ENFORCE_SCHEME", not DEBUG)
 # Write call records from a background thread in batches (gateway/records.py).
 GATEWAY_RECORD_ASYNC = envbool("GATEWAY_RECORD_ASYNC", True)
+# A gateway-only node (portal/serve.py): paths outside the gateway get its JSON 404.
+GATEWAY_ONLY = envbool("GATEWAY_ONLY", False)
+# Threads (so database connections) per server process for the gateway's
+# reads on a cache miss; the event loop itself never waits on the database.
+GATEWAY_DB_THREADS = envint("GATEWAY_DB_THREADS", 4)
 # The Try It console reaches the gateway in-process, through Django's handler,
 # so a Send never waits for a second server thread (see console/transport.py);
 # "http" sends over the network instead, for a gateway on other hosts.

@@ -302,7 +302,8 @@ def test_it_refuses_raw_spaces_and_non_ascii_in_the_path_or_query(client, echo_a
 def test_it_never_sends_one_callers_cookies_to_another(client, echo_api, key, backend_url):
     import asyncio
 
-    from gateway import bridge, client as backend_client
+    from gateway import bridge
+    from gateway import client as backend_client
 
     def jar():
         async def get():
