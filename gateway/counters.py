@@ -224,20 +224,27 @@ def bump_generation(subscription_id: int, cache=None) -> None:
         cache.set(key, int(cache.get(key) or 0) + 1, None)
 
 
-_async_clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_stores: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def _async_script(cache):
-    """One redis.asyncio client and registered script per event loop (a
-    client belongs to the loop it was made on)."""
-    import redis.asyncio
-
+def _store(cache=None):
+    """The cache, and for Redis a redis.asyncio client and registered script,
+    kept per event loop: a client belongs to the loop it was made on, and in
+    async code caches[...] builds a new backend (and Redis client) per task,
+    which costs more than the call itself."""
     loop = asyncio.get_running_loop()
-    found = _async_clients.get(loop)
-    if found is None or found[0] != id(cache):
-        client = redis.asyncio.Redis.from_url(cache._servers[0], **_redis_options(cache))
-        found = _async_clients[loop] = (id(cache), client, client.register_script(LUA))
-    return found[1], found[2]
+    found = _stores.get(loop)
+    if found is None or (cache is not None and found[0] is not cache):
+        cache = cache or caches[DEFAULT_CACHE_ALIAS]
+        if isinstance(cache, RedisCache):
+            import redis.asyncio
+
+            client = redis.asyncio.Redis.from_url(cache._servers[0], **_redis_options(cache))
+            found = (cache, client, client.register_script(LUA))
+        else:
+            found = (cache, None, None)
+        _stores[loop] = found
+    return found
 
 
 def _redis_options(cache) -> dict:
@@ -250,14 +257,14 @@ def _redis_options(cache) -> dict:
 async def admit_async(key, now: float | None = None, cache=None) -> Decision:
     """admit() for the event loop, for a cached key (gateway.keycache.Key):
     STALE when its subscription changed since it was cached."""
-    cache = cache or caches[DEFAULT_CACHE_ALIAS]
+    cache, client, script = _store(cache)
     now = time.time() if now is None else now
     lim: Limits = key.limits
     window = limits.quota_window(key.quota_start, now, lim.quota_period) if lim.quota_calls is not None else None
     rate_key = f"gw:rate:{key.counter_id}"
     quota_key = f"gw:quota:{key.counter_id}:{window.index if window else 0}"
     generation_key = _generation_key(key.id)
-    if not isinstance(cache, RedisCache):
+    if client is None:
         # One process: the generation is in this process's memory, bumped by
         # the change's own signal; nothing here waits.
         if int(cache.get(generation_key) or 0) != key.generation:
@@ -265,7 +272,6 @@ async def admit_async(key, now: float | None = None, cache=None) -> Decision:
         if lim.unlimited:
             return Decision(OK)
         return _admit_local(cache, rate_key, quota_key, lim, window, now)
-    client, script = _async_script(cache)
     quota_ttl = int(window.end - now) + 60 if window else 0
     code, wait, rate_left, quota_left = await script(
         keys=[cache.make_key(rate_key), cache.make_key(quota_key), cache.make_key(generation_key)],
