@@ -246,7 +246,10 @@ def main() -> None:
     parser.add_argument(
         "--postgres", metavar="DATABASE_URL", help="also measure the gateway on this PostgreSQL database"
     )
-    parser.add_argument("--only", default="", help="comma-separated targets to run (direct,nginx,bare,old,gateway,pg)")
+    parser.add_argument(
+        "--only", default="", help="comma-separated targets to run (direct,nginx,bare,old,gateway,granian,pg)"
+    )
+    parser.add_argument("--granian", action="store_true", help="also serve the gateway with granian instead of uvicorn")
     parser.add_argument("--profile", action="store_true", help="profile one gateway worker under load instead")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="extra environment")
     parser.add_argument("--backend", nargs=2, metavar=("PORT", "DELAY"), help=argparse.SUPPRESS)
@@ -353,7 +356,12 @@ def main() -> None:
                 ["git", "-C", str(ROOT), "worktree", "add", "-q", "--detach", str(old), args.old], check=True
             )
             cleanup.append(lambda: subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(old)]))
-            old_env = {"PORTAL_VAR_DIR": str(tmp / "old"), "PYTHONPATH": f"{ROOT / 'bench'}:{old}"}
+            # The bench's settings, but not this file (named gateway) on the path.
+            settings_dir = tmp / "old-settings"
+            settings_dir.mkdir()
+            for name in ("gateway_bench_settings.py", "gateway_bench_urls.py"):
+                shutil.copy(ROOT / "bench" / name, settings_dir / name)
+            old_env = {"PORTAL_VAR_DIR": str(tmp / "old"), "PYTHONPATH": f"{settings_dir}:{old}"}
             env_saved = env.copy()
             env.update(old_env)
             old_site = Site(old, env, fast, slow)
@@ -366,9 +374,14 @@ def main() -> None:
             env.clear()
             env.update(env_saved)
 
-        def gateway(name: str, key: str, extra: dict) -> None:
+        def gateway(name: str, key: str, extra: dict, granian: bool = False) -> None:
             port = free_port()
-            proc = start([PYTHON, "-m", "portal.serve"], ROOT, extra, port)
+            cmd = [PYTHON, "-m", "portal.serve"]
+            if granian:
+                cmd = [str(ROOT / ".venv" / "bin" / "granian"), "--interface", "asgi", "--loop", "uvloop"]
+                cmd += ["--workers", str(args.workers), "--host", "127.0.0.1", "--port", str(port), "--no-ws"]
+                cmd += ["--log-level", "warning", "--backlog", "2048", "portal.asgi:application"]
+            proc = start(cmd, ROOT, extra, port)
             base = f"http://127.0.0.1:{port}/gateway"
             curl_until_200(f"{base}/fast/score/1", key)
             run_target(name, f"{base}/fast/score/1", key, proc.pid, f"{base}/slow/score/1")
@@ -376,6 +389,8 @@ def main() -> None:
 
         if wanted("gateway"):
             gateway("gateway", site.key, {})
+        if args.granian and wanted("granian"):
+            gateway("gateway under granian", site.key, {}, granian=True)
         if args.postgres and wanted("pg"):
             pg_env = {"DATABASE_URL": args.postgres}
             env_saved = env.copy()
