@@ -76,13 +76,19 @@ class Product(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("apis-product", args=[self.slug])
 
+    @staticmethod
+    def limit_applies(calls: int | None, period: int | None) -> bool:
+        """The one rule for both limits: a limit with no period (or a zero
+        one) is no limit."""
+        return calls is not None and bool(period)
+
     @property
     def has_rate_limit(self) -> bool:
-        return bool(self.rate_limit_calls is not None and self.rate_limit_period)
+        return self.limit_applies(self.rate_limit_calls, self.rate_limit_period)
 
     @property
     def has_quota(self) -> bool:
-        return bool(self.quota_calls is not None and self.quota_period)
+        return self.limit_applies(self.quota_calls, self.quota_period)
 
 
 class ApiQuerySet(models.QuerySet):

@@ -16,7 +16,7 @@ from apis import urltemplate
 from apis.models import Operation, Parameter
 from console import build
 from console.models import SavedValues
-from gateway.models import Subscription
+from subscriptions.models import Subscription
 
 
 @dataclass

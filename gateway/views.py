@@ -45,9 +45,10 @@ from django.urls import get_resolver, get_script_prefix
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
-from gateway import counters, httputil, proxy, records, routing
+from gateway import counters, dbpool, httputil, proxy, records, routing
 from gateway.limits import hhmmss
-from gateway.models import Call, Subscription
+from gateway.models import Call
+from subscriptions.models import Subscription
 
 log = logging.getLogger(__name__)
 
@@ -152,7 +153,8 @@ def _gateway(request: HttpRequest, gate: Gate) -> HttpResponse:
         key = query_key
     subscription = None
     if key and len(key) <= KEY_MAX and key.isprintable():
-        holder = Subscription.objects.holder_of(key)
+        # Through the gateway's few pooled connections (see gateway.dbpool).
+        holder = Subscription.objects.holder_of(key, fetchall=dbpool.fetchall)
         if holder is not None and holder.is_active and holder.product_id in route.product_ids:
             subscription = holder
     if route.subscription_required:

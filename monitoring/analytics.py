@@ -21,9 +21,10 @@ from django.db.models import Count, F, Func, IntegerField, Max, Min, Q, QuerySet
 from django.utils import timezone
 
 from apis.models import Api, Operation, Product
-from gateway.models import Call, Subscription
+from gateway.models import Call
 from monitoring import histogram
 from monitoring.models import BACKEND_BINS, TOTAL_BINS, CallRollup, RollupState
+from subscriptions.models import Subscription
 
 # Ranges up to this long read raw records only, in buckets as small as a minute.
 RAW_MAX = timedelta(hours=3)

@@ -83,7 +83,7 @@ def database_from_url(url: str) -> dict:
 DEBUG = envbool("DEBUG", True)
 SECRET_KEY = envsecret("SECRET_KEY") or local_secret_key()
 # Subscription keys are looked up and encrypted with keys derived from this,
-# or from SECRET_KEY when it is empty (gateway/models.py). Set it to rotate
+# or from SECRET_KEY when it is empty (subscriptions/models.py). Set it to rotate
 # SECRET_KEY without invalidating every developer's keys.
 KEY_ENCRYPTION_KEY = envsecret("KEY_ENCRYPTION_KEY") or ""
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
@@ -131,6 +131,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "apis",
+    "subscriptions",
     "accounts",
     "gateway",
     "mlservice",

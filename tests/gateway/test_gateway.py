@@ -108,7 +108,7 @@ def test_it_refuses_keys_of_suspended_cancelled_or_submitted_subscriptions(clien
 
 def test_it_refuses_a_key_of_a_product_without_this_api(client, echo_api, alice):
     from apis.models import Product
-    from gateway import services
+    from subscriptions import services
 
     other = services.subscribe(user=alice, product=Product.objects.create(name="Other", slug="other"))
     assert call(client, "/gateway/echo/items/1", other.primary_key).status_code == 401

@@ -9,7 +9,7 @@ from django.core.mail import send_mail
 from django.urls import reverse
 
 from apis.models import Product
-from gateway.models import Subscription
+from subscriptions.models import Subscription
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ def subscribe(*, user, product: Product, name: str = "") -> Subscription:
             f"[{settings.SITE_NAME}] Subscription to approve: {product.name}",
             f"{user.email or user.get_username()} asks to subscribe to {product.name}.\n\n"
             f"Approve or reject it in the admin: {settings.SITE_URL}"
-            f"{reverse('admin:gateway_subscription_change', args=[subscription.pk])}\n",
+            f"{reverse('admin:subscriptions_subscription_change', args=[subscription.pk])}\n",
         )
     else:
         subscription.activate()
