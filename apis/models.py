@@ -15,7 +15,7 @@ from django.db import models, transaction
 from django.urls import reverse
 from django.utils.text import slugify
 
-from apis import urltemplate
+from apis import headers, urltemplate
 
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE"]
 
@@ -320,8 +320,8 @@ class Parameter(models.Model):
 
     def clean(self) -> None:
         if self.location == self.HEADER:
-            if not self.name or not all(c.isalnum() or c in "!#$%&'*+-.^_`|~" for c in self.name):
-                raise ValidationError({"name": "Not a valid HTTP header name."})
+            if not headers.is_header_name(self.name):
+                raise ValidationError({"name": headers.INVALID_NAME})
         if self.default_value and self.choices and self.default_value not in self.choices:
             raise ValidationError({"default_value": "The default must be one of the allowed values."})
 

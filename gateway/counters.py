@@ -71,10 +71,9 @@ class Limits:
 
     @classmethod
     def of(cls, source) -> Limits:
-        """From a Product, or anything with its four limit fields. A limit
-        with a missing (or zero) period is no limit."""
-        rate = source.rate_limit_calls is not None and bool(source.rate_limit_period)
-        quota = source.quota_calls is not None and bool(source.quota_period)
+        """From a Product or a KeyHolder, whose has_rate_limit and has_quota
+        say which limits apply (Product.limit_applies)."""
+        rate, quota = source.has_rate_limit, source.has_quota
         return cls(
             source.rate_limit_calls if rate else None,
             source.rate_limit_period if rate else None,

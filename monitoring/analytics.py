@@ -21,6 +21,7 @@ from django.db.models import Count, F, Func, IntegerField, Max, Min, Q, QuerySet
 from django.utils import timezone
 
 from apis.models import Api, Operation, Product
+from gateway import limits
 from gateway.models import Call
 from monitoring import histogram
 from monitoring.models import BACKEND_BINS, TOTAL_BINS, CallRollup, RollupState
@@ -493,11 +494,10 @@ class SubscriptionUsage:
         return min(100, round(100 * self.quota_used / self.quota_limit))
 
 
-def quota_window(started: datetime, now: datetime, period: int) -> tuple[datetime, datetime]:
-    """The fixed quota window now falls in, counting from the subscription's start."""
-    index = max(0, math.floor((now - started).total_seconds() / period))
-    start = started + timedelta(seconds=index * period)
-    return start, start + timedelta(seconds=period)
+def quota_window(subscription: Subscription, now: datetime) -> tuple[datetime, datetime]:
+    """The quota window now falls in, as the gateway counts it."""
+    window = limits.quota_window(subscription.quota_start, now.timestamp(), subscription.product.quota_period)
+    return datetime.fromtimestamp(window.start, UTC), datetime.fromtimestamp(window.end, UTC)
 
 
 def count_calls(
@@ -539,7 +539,7 @@ def usage_for(user, now: datetime | None = None, recent: int = 10) -> list[Subsc
         quota_limit = quota_used = quota_period = quota_resets = None
         if product.has_quota:
             quota_limit, quota_period = product.quota_calls, product.quota_period
-            window_start, quota_resets = quota_window(sub.started or sub.created, now, quota_period)
+            window_start, quota_resets = quota_window(sub, now)
             quota_used = count_calls(sub.pk, window_start, end, watermark, ADMITTED)
         rate_limit = rate_period = rate_used = None
         if product.has_rate_limit:

@@ -23,7 +23,9 @@ def subscribe(*, user, product: Product, name: str = "") -> Subscription:
     """A new subscription: active at once, or submitted for an administrator's
     approval when the product asks for it."""
     subscription = Subscription.objects.create(
-        user=user, product=product, name=(_printable(name) or f"{product.name} subscription")[:200]
+        user=user,
+        product=product,
+        name=(_printable(name) or f"{product.name} subscription")[: Subscription.NAME_MAX_LENGTH],
     )
     if product.approval_required:
         _mail(
