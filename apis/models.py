@@ -53,6 +53,14 @@ class Product(models.Model):
         null=True, blank=True, help_text="Calls allowed per quota period (fixed window from the subscription's start)."
     )
     quota_period = models.PositiveIntegerField(null=True, blank=True, help_text="Quota renewal period, in seconds.")
+    # API Management's subscriptionsLimit: without it a developer could
+    # multiply the limits above by subscribing again and again.
+    subscriptions_limit = models.PositiveIntegerField(
+        "number of subscriptions allowed per user",
+        null=True,
+        blank=True,
+        help_text="Subscriptions a developer may hold at once (cancelled ones do not count). Empty: any number.",
+    )
     order = models.PositiveIntegerField(default=0)
 
     class Meta:

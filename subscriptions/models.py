@@ -15,6 +15,7 @@ from datetime import datetime
 
 from cryptography.fernet import InvalidToken
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import DEFAULT_DB_ALIAS, connections, models
 from django.utils import timezone
 from django.utils.functional import cached_property
@@ -156,6 +157,23 @@ class KeyHolder(SubscriptionFacts):
         return Product.limit_applies(self.quota_calls, self.quota_period)
 
 
+class SubscriptionsLimitReached(Exception):
+    """A developer already holds as many subscriptions to a product as it allows."""
+
+    def __init__(self, product: Product):
+        super().__init__(product)
+        self.product = product
+
+    @property
+    def message(self) -> str:
+        n = self.product.subscriptions_limit
+        held = "a subscription" if n == 1 else f"{n} subscriptions"
+        return (
+            f"You already have {held} to {self.product.name}, the most it allows per developer. "
+            "Cancel one on your profile to subscribe again."
+        )
+
+
 class Subscription(SubscriptionFacts, models.Model):
     SUBMITTED, ACTIVE, SUSPENDED, CANCELLED, EXPIRED = "submitted", "active", "suspended", "cancelled", "expired"
     STATES = [
@@ -189,6 +207,26 @@ class Subscription(SubscriptionFacts, models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.product}, {self.get_state_display()})"
+
+    def clean(self) -> None:
+        if self.user_id and self.product_id and self.passes_subscriptions_limit():
+            limit = self.product.subscriptions_limit
+            raise ValidationError(
+                {
+                    "product": f"This developer already holds {limit} open subscription{'s' if limit != 1 else ''} "
+                    f"to {self.product.name}, the number allowed per user. Cancel one first."
+                }
+            )
+
+    def passes_subscriptions_limit(self) -> bool:
+        """Would this subscription, open, pass its product's number of
+        subscriptions allowed per user? Cancelled and expired ones hold no
+        working key and do not count."""
+        limit = self.product.subscriptions_limit
+        if limit is None or not self.is_open:
+            return False
+        held = Subscription.objects.open().filter(user_id=self.user_id, product_id=self.product_id)
+        return held.exclude(pk=self.pk).count() >= limit
 
     def save(self, *args, **kwargs) -> None:
         for which in KEYS:

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 from apis.models import Product
 from subscriptions import services
 from subscriptions.keys import KEYS
-from subscriptions.models import Subscription
+from subscriptions.models import Subscription, SubscriptionsLimitReached
 
 
 def _own(request, pk: int, which: str | None = None) -> Subscription:
@@ -43,7 +43,11 @@ def _card(request, subscription: Subscription, revealed: str | None = None):
 @login_required
 def subscribe(request, slug: str):
     product = get_object_or_404(Product, slug=slug, published=True)
-    subscription = services.subscribe(user=request.user, product=product, name=request.POST.get("name", ""))
+    try:
+        subscription = services.subscribe(user=request.user, product=product, name=request.POST.get("name", ""))
+    except SubscriptionsLimitReached as e:
+        messages.error(request, e.message)
+        return redirect(product)
     if subscription.is_active:
         messages.success(request, f"You are subscribed to {product.name}. Your keys are below.")
     else:
