@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
 from apis.models import Api, Operation, Product
 from subscriptions.models import Subscription
+
+
+class CallQuerySet(models.QuerySet):
+    def counted(self, subscription_id: int, since: datetime, until: datetime) -> int:
+        """Calls of a subscription in [since, until] that counted against its
+        limits: every call the gateway admitted, whatever came of it. Seeds
+        a quota counter that was lost (a restart, an emptied Redis)."""
+        return (
+            self.filter(subscription_id=subscription_id, created__gte=since, created__lte=until)
+            .exclude(outcome__in=Call.REFUSED_BY_LIMITS)
+            .count()
+        )
 
 
 class Call(models.Model):
@@ -24,6 +38,8 @@ class Call(models.Model):
     # A request the gateway refused before forwarding it: a malformed path,
     # header or length, or a body over the limit.
     BAD_REQUEST = "bad_request"
+    # A call of a subscription counts against its limits unless they refused it.
+    REFUSED_BY_LIMITS = (THROTTLED, QUOTA)
     OUTCOMES = [
         (SUCCESS, "Success"),
         (UNAUTHORIZED, "Unauthorized"),
@@ -51,6 +67,8 @@ class Call(models.Model):
     bytes_in = models.BigIntegerField(default=0)
     bytes_out = models.BigIntegerField(default=0)
     client_ip = models.GenericIPAddressField(null=True, blank=True)
+
+    objects = CallQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created"]

@@ -38,6 +38,7 @@ import ipaddress
 import logging
 import time
 import uuid
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -168,7 +169,9 @@ def _gateway(request: HttpRequest, gate: Gate) -> HttpResponse:
         call.user_id = subscription.user_id
         limits = counters.Limits.of(subscription)
         try:
-            decision = counters.admit(subscription.counter_id, limits, subscription.quota_start)
+            decision = counters.admit(
+                subscription.counter_id, limits, subscription.quota_start, seed=_recorded_calls(subscription.id)
+            )
         except Exception:
             # The counters' store (Redis) is down: keep serving rather than
             # refuse every call, and say so loudly.
@@ -195,6 +198,21 @@ def _gateway(request: HttpRequest, gate: Gate) -> HttpResponse:
             )
 
     return _forward(request, gate, route, op_path, query)
+
+
+def _recorded_calls(subscription_id: int) -> counters.Seed:
+    """The calls already recorded in a quota window, for a cold counter."""
+
+    def seed(start: float, now: float) -> int:
+        # Records still queued in this process are not in the database yet.
+        records.flush()
+        return Call.objects.counted(subscription_id, _utc(start), _utc(now))
+
+    return seed
+
+
+def _utc(timestamp: float) -> datetime:
+    return datetime.fromtimestamp(timestamp, UTC)
 
 
 def _limit_headers(gate: Gate, limits: counters.Limits, decision: counters.Decision) -> None:
