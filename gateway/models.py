@@ -19,7 +19,7 @@ class CallQuerySet(models.QuerySet):
         a quota counter that was lost (a restart, an emptied Redis)."""
         return (
             self.filter(subscription_id=subscription_id, created__gte=since, created__lte=until)
-            .exclude(outcome__in=Call.REFUSED_BY_LIMITS)
+            .exclude(outcome__in=Call.UNCOUNTED)
             .count()
         )
 
@@ -38,8 +38,12 @@ class Call(models.Model):
     # A request the gateway refused before forwarding it: a malformed path,
     # header or length, or a body over the limit.
     BAD_REQUEST = "bad_request"
-    # A call of a subscription counts against its limits unless they refused it.
-    REFUSED_BY_LIMITS = (THROTTLED, QUOTA)
+    # Refused because the rate limit and quota could not be checked (Redis
+    # down, GATEWAY_COUNTERS_FAIL_OPEN off).
+    UNAVAILABLE = "unavailable"
+    # A call of a subscription counts against its limits unless it was
+    # refused at the limits.
+    UNCOUNTED = (THROTTLED, QUOTA, UNAVAILABLE)
     OUTCOMES = [
         (SUCCESS, "Success"),
         (UNAUTHORIZED, "Unauthorized"),
@@ -48,6 +52,7 @@ class Call(models.Model):
         (NO_MATCH, "No match"),
         (BACKEND_ERROR, "Backend error"),
         (BAD_REQUEST, "Bad request"),
+        (UNAVAILABLE, "Limits unavailable"),
     ]
 
     created = models.DateTimeField(default=timezone.now)

@@ -14,7 +14,8 @@ The contract callers (curl, the Try It console) rely on:
   404, not 405, for a verb no operation has), 411 (a chunked body), 413 (a
   body over GATEWAY_MAX_REQUEST_BYTES), 429 and 403 with Retry-After, 502
   (backend unreachable, broken or oversized answer), 504 (backend slower
-  than GATEWAY_READ_TIMEOUT); anything else is the backend's own answer,
+  than GATEWAY_READ_TIMEOUT), 503 (the rate limit and quota cannot be
+  checked: Redis is down and GATEWAY_COUNTERS_FAIL_OPEN is off); anything else is the backend's own answer,
   redirects included (passed back, not followed);
 - every answer carries X-Portico-Request-Id, the request_id of its Call
   record; calls of a product with limits also carry X-RateLimit-Limit,
@@ -59,6 +60,7 @@ INVALID_KEY = (
     "Access denied due to invalid subscription key. Make sure to provide a valid key for an active subscription."
 )
 NOT_FOUND = "Resource not found"
+COUNTERS_DOWN = "Service unavailable: the rate limit and quota cannot be checked right now. Try again later."
 
 
 def error(status: int, message: str, **headers: str) -> JsonResponse:
@@ -172,9 +174,12 @@ def _gateway(request: HttpRequest, gate: Gate) -> HttpResponse:
             decision = counters.admit(
                 subscription.counter_id, limits, subscription.quota_start, seed=_recorded_calls(subscription.id)
             )
-        except Exception:
-            # The counters' store (Redis) is down: keep serving rather than
-            # refuse every call, and say so loudly.
+        except Exception as e:
+            # The counters' store (Redis) is down: refuse rather than pass a
+            # limit, unless the operator chose to keep serving.
+            if not settings.GATEWAY_COUNTERS_FAIL_OPEN:
+                log.error("Call %s refused: the rate limit and quota cannot be checked: %r", call.request_id, e)
+                return gate.finish(error(503, COUNTERS_DOWN), Call.UNAVAILABLE)
             log.warning("Rate limit and quota not enforced for call %s: counter store failed", call.request_id)
             decision = counters.Decision(counters.OK)
         _limit_headers(gate, limits, decision)

@@ -38,7 +38,7 @@ HOUR = timedelta(hours=1)
 OUTCOMES = [value for value, _ in Call.OUTCOMES]
 OUTCOME_LABELS = dict(Call.OUTCOMES)
 # Calls the limits let through: the ones the rate limit and quota count.
-ADMITTED = [outcome for outcome in OUTCOMES if outcome not in Call.REFUSED_BY_LIMITS]
+ADMITTED = [outcome for outcome in OUTCOMES if outcome not in Call.UNCOUNTED]
 DIMENSIONS = ["api_id", "operation_id", "product_id", "subscription_id", "user_id", "outcome"]
 SUMS = ["calls", "total_ms", "backend_ms", "backend_calls", "bytes_in", "bytes_out"]
 EXTREMES = ["total_min", "total_max", "backend_min", "backend_max"]

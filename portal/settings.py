@@ -105,6 +105,10 @@ GATEWAY_MAX_RESPONSE_BYTES = envint("GATEWAY_MAX_RESPONSE_BYTES", 100 * 1024 * 1
 # Refuse calls on a scheme the API does not allow (the demo API is HTTPS-only
 # but runs on http locally): on by default only when DEBUG is off.
 GATEWAY_ENFORCE_SCHEME = envbool("GATEWAY_ENFORCE_SCHEME", not DEBUG)
+# When the counters' store (Redis) cannot be reached: off (the default) answers
+# 503, so no limit is ever passed; on admits every call unchecked, with a
+# warning in the log, so an outage of Redis is not one of the APIs.
+GATEWAY_COUNTERS_FAIL_OPEN = envbool("GATEWAY_COUNTERS_FAIL_OPEN", False)
 # Write call records from a background thread in batches (gateway/records.py).
 GATEWAY_RECORD_ASYNC = envbool("GATEWAY_RECORD_ASYNC", True)
 # The Try It console reaches the gateway in-process, through Django's handler,
