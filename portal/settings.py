@@ -65,7 +65,14 @@ def database_from_url(url: str) -> dict:
     if parts.scheme == "sqlite":
         return {"ENGINE": "django.db.backends.sqlite3", "NAME": unquote(parts.path[1:]) or ":memory:"}
     if parts.scheme in ("postgres", "postgresql", "pgsql"):
-        options = {key: values[-1] for key, values in parse_qs(parts.query).items()}
+        options: dict = {key: values[-1] for key, values in parse_qs(parts.query).items()}
+        pool_size = envint("DB_POOL_SIZE", 10)
+        if pool_size > 0:
+            # Django's pool (psycopg_pool), per process: at most pool_size
+            # connections however many threads serve requests, so workers x
+            # threads never passes PostgreSQL's max_connections (README:
+            # sizing). A thread finding them all in use waits DB_POOL_TIMEOUT.
+            options["pool"] = {"min_size": 1, "max_size": pool_size, "timeout": envfloat("DB_POOL_TIMEOUT", 10.0)}
         return {
             "ENGINE": "django.db.backends.postgresql",
             "NAME": unquote(parts.path.lstrip("/")),
@@ -73,7 +80,9 @@ def database_from_url(url: str) -> dict:
             "PASSWORD": unquote(parts.password or ""),
             "HOST": parts.hostname or "",
             "PORT": str(parts.port or ""),
-            "CONN_MAX_AGE": envint("DB_CONN_MAX_AGE", 60),
+            # A pooled connection goes back to the pool at the end of each
+            # request (Django refuses persistent connections with a pool).
+            "CONN_MAX_AGE": 0 if pool_size > 0 else envint("DB_CONN_MAX_AGE", 60),
             "CONN_HEALTH_CHECKS": True,
             "OPTIONS": options,
         }
