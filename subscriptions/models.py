@@ -209,7 +209,7 @@ class Subscription(SubscriptionFacts, models.Model):
         return f"{self.name} ({self.product}, {self.get_state_display()})"
 
     def clean(self) -> None:
-        if self.user_id and self.product_id and self.passes_subscriptions_limit():
+        if self.user_id and self.product_id and self._takes_a_place() and self.passes_subscriptions_limit():
             limit = self.product.subscriptions_limit
             raise ValidationError(
                 {
@@ -217,6 +217,16 @@ class Subscription(SubscriptionFacts, models.Model):
                     f"to {self.product.name}, the number allowed per user. Cancel one first."
                 }
             )
+
+    def _takes_a_place(self) -> bool:
+        """New, or newly open for this developer and product: an edit of a
+        subscription that already held its place (a rename) is no new one."""
+        before = Subscription.objects.filter(pk=self.pk).values("user_id", "product_id", "state").first()
+        return (
+            before is None
+            or (before["user_id"], before["product_id"]) != (self.user_id, self.product_id)
+            or (before["state"] not in self.OPEN_STATES)
+        )
 
     def passes_subscriptions_limit(self) -> bool:
         """Would this subscription, open, pass its product's number of

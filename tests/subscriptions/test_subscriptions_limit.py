@@ -86,6 +86,22 @@ def test_the_admin_cannot_reopen_past_the_limit_either(admin_client, alice, star
     assert old.state == Subscription.CANCELLED
 
 
+def test_the_admin_can_still_rename_a_subscription_held_before_the_limit(admin_client, alice, starter):
+    starter.subscriptions_limit = None
+    starter.save()
+    first = services.subscribe(user=alice, product=starter)
+    services.subscribe(user=alice, product=starter)
+    starter.subscriptions_limit = 1
+    starter.save()
+    response = admin_client.post(
+        f"/admin/subscriptions/subscription/{first.pk}/change/",
+        {"user": alice.pk, "product": starter.pk, "name": "renamed", "state": "active"},
+    )
+    assert response.status_code == 302
+    first.refresh_from_db()
+    assert first.name == "renamed"
+
+
 @pytest.mark.django_db(transaction=True)
 def test_parallel_subscribes_never_pass_the_limit(alice, starter):
     if connection.vendor != "postgresql":
