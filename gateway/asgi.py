@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError, connections
+from django.db import DatabaseError, close_old_connections, connections
 
 from gateway import client, pipeline, records, routing
 from gateway.ports import Ports
@@ -112,10 +112,15 @@ def _with_connection(fn, args: tuple[Any, ...]):
     """Run fn on this pool thread's database connection; a connection that
     broke (a restarted database) is replaced and fn tried once more."""
     try:
-        return fn(*args)
-    except DatabaseError:
-        connections.close_all()  # this thread's own connections
-        return fn(*args)
+        try:
+            return fn(*args)
+        except DatabaseError:
+            connections.close_all()  # this thread's own connections
+            return fn(*args)
+    finally:
+        # Django's rule for the end of a request: a connection past
+        # CONN_MAX_AGE (0 with PostgreSQL's pool) is closed, or handed back.
+        close_old_connections()
 
 
 class Body:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from gateway import counters, keycache
-from gateway.models import Subscription
+from subscriptions.models import Subscription
 
 pytestmark = pytest.mark.django_db
 

@@ -76,7 +76,7 @@ class Fake:
     async def key_holder(self, key):
         return self.keys.get(key)
 
-    async def admit(self, key):
+    async def admit(self, key, fresh=False):
         return self.decisions.pop(0) if self.decisions else counters.Decision("ok", 0, 4, 99)
 
     async def forward(self, method, url, headers, body):

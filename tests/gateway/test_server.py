@@ -31,7 +31,7 @@ SETUP = """
 import json
 from django.contrib.auth import get_user_model
 from apis.models import Api, Operation, Product
-from gateway import services
+from subscriptions import services
 product = Product.objects.create(name="Plenty", slug="plenty", rate_limit_calls=10000, rate_limit_period=60,
                                  quota_calls=100000, quota_period=86400)
 api = Api.objects.create(name="Echo", slug="echo", path="echo", service_url="%(backend)s")
@@ -249,16 +249,17 @@ def test_a_revoked_key_stops_working_at_once_in_every_process_that_cached_it(sit
 
     try:
         assert statuses(site["key"]) == [200, 200]  # now cached in both
-        shell(site, f"from gateway.models import Subscription; Subscription.objects.get(pk={sub}).suspend()")
+        shell(site, f"from subscriptions.models import Subscription; Subscription.objects.get(pk={sub}).suspend()")
         assert statuses(site["key"]) == [401, 401]
-        shell(site, f"from gateway.models import Subscription; Subscription.objects.get(pk={sub}).reactivate()")
+        shell(site, f"from subscriptions.models import Subscription; Subscription.objects.get(pk={sub}).reactivate()")
         assert statuses(site["key"]) == [200, 200]
         shell(
-            site, f"from gateway.models import Subscription; Subscription.objects.get(pk={sub}).regenerate('primary')"
+            site,
+            f"from subscriptions.models import Subscription; Subscription.objects.get(pk={sub}).regenerate('primary')",
         )
         assert statuses(site["key"]) == [401, 401]
         assert statuses(site["secondary"]) == [200, 200]
-        shell(site, f"from gateway.models import Subscription; Subscription.objects.get(pk={sub}).cancel()")
+        shell(site, f"from subscriptions.models import Subscription; Subscription.objects.get(pk={sub}).cancel()")
         assert statuses(site["secondary"]) == [401, 401]
     finally:
         for proc, _ in servers:
