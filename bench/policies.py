@@ -123,8 +123,8 @@ def run(args, backend_url: str, slow_url: str) -> None:
     from django.contrib.auth.models import User
 
     from apis.models import Api, Operation, Product
-    from gateway import services
     from policies.models import NamedValue, Policy
+    from subscriptions import services
 
     product = Product.objects.create(name="Bench", slug="bench")
     user = User.objects.create_user("bench", "bench@example.com", "bench bench bench")

@@ -13,6 +13,8 @@ can deadlock it.
 from __future__ import annotations
 
 import asyncio
+import atexit
+import contextlib
 import os
 import queue
 import threading
@@ -31,6 +33,8 @@ def loop() -> asyncio.AbstractEventLoop:
     if _loop is None or _pid != os.getpid():  # a forked child has no loop thread
         with _lock:
             if _loop is None or _pid != os.getpid():
+                if _loop is None:
+                    atexit.register(_close)
                 new = asyncio.new_event_loop()
                 threading.Thread(target=new.run_forever, name="portico-gateway-loop", daemon=True).start()
                 _loop, _pid = new, os.getpid()
@@ -72,3 +76,12 @@ def _settle(future: asyncio.Future, result: Any, error: BaseException | None) ->
         future.set_exception(error)
     else:
         future.set_result(result)
+
+
+def _close() -> None:
+    """Close the loop's backend connections at exit (aiohttp warns otherwise)."""
+    from gateway import client
+
+    if _loop is not None and _pid == os.getpid() and _loop.is_running():
+        with contextlib.suppress(Exception):
+            asyncio.run_coroutine_threadsafe(client.close(), _loop).result(timeout=2)

@@ -29,7 +29,7 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from gateway import counters
-from gateway.models import Subscription, key_digest
+from subscriptions.models import Subscription, key_digest
 
 MAX_AGE = 300.0
 MAX_ENTRIES = 50_000
@@ -70,7 +70,11 @@ def load(key: str, digest: str) -> Key | None:
     holder = Subscription.objects.holder_of(key)
     if holder is None:
         return None
-    generation = counters.generation(holder.id)
+    try:
+        generation = counters.generation(holder.id)
+    except Exception:
+        # The counters' store is down: an entry no check can confirm is not cached.
+        generation = -1
     # Read again under the generation just read: see the module's docstring.
     holder = Subscription.objects.holder_of(key)
     if holder is None:
@@ -87,6 +91,10 @@ def load(key: str, digest: str) -> Key | None:
         generation=generation,
         expires=time.monotonic() + MAX_AGE,
     )
+    if not entry.is_active or generation < 0:
+        # Not cached: a reactivation elsewhere must be seen at once too, and
+        # only an active key's use checks the generation.
+        return entry
     with _lock:
         if len(_entries) >= MAX_ENTRIES:
             _entries.clear()

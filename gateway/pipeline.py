@@ -29,14 +29,14 @@ from typing import Any, Protocol
 
 from gateway import httputil
 from gateway.limits import hhmmss
+from subscriptions import keys
 
 log = logging.getLogger("gateway")
 
 REQUEST_ID_HEADER = "X-Portico-Request-Id"
-KEY_MAX = 200
 
 # Call outcomes, as stored in Call.outcome.
-SUCCESS, UNAUTHORIZED, THROTTLED, QUOTA, NO_MATCH, BACKEND_ERROR, BAD_REQUEST = (
+SUCCESS, UNAUTHORIZED, THROTTLED, QUOTA, NO_MATCH, BACKEND_ERROR, BAD_REQUEST, UNAVAILABLE = (
     "success",
     "unauthorized",
     "throttled",
@@ -44,6 +44,7 @@ SUCCESS, UNAUTHORIZED, THROTTLED, QUOTA, NO_MATCH, BACKEND_ERROR, BAD_REQUEST = 
     "no_match",
     "backend_error",
     "bad_request",
+    "unavailable",
 )
 
 MISSING_KEY = "Access denied due to missing subscription key. Make sure to include subscription key when making requests to an API."
@@ -91,6 +92,12 @@ REFUSALS: dict[str, Refusal] = {
         504, "Gateway timeout: the backend service did not answer within {seconds:g} seconds.", BACKEND_ERROR
     ),
     "internal": Refusal(500, "Internal gateway error.", BACKEND_ERROR),
+    # Redis down and GATEWAY_COUNTERS_FAIL_OPEN off: no limit is ever passed.
+    "counters-down": Refusal(
+        503,
+        "Service unavailable: the rate limit and quota cannot be checked right now. Try again later.",
+        UNAVAILABLE,
+    ),
 }
 
 
@@ -240,8 +247,9 @@ class Ports(Protocol):
     async def route_for(self, suffix: str) -> Any: ...
     async def key_holder(self, key: str) -> Any: ...
     # counters.Decision for one call of this key's subscription; outcome
-    # "stale" when the key's cached state is out of date (forgotten by then).
-    async def admit(self, key: Any) -> Any: ...
+    # "stale" when the key's cached state is out of date (forgotten by then),
+    # never for a key just read (fresh).
+    async def admit(self, key: Any, fresh: bool = False) -> Any: ...
     async def forward(
         self,
         method: str,
@@ -318,7 +326,7 @@ async def authenticate(trip: Trip, ports: Ports, config: Config) -> None:
     product has this API; 401 when the API needs one and there is none."""
     key = key_of(trip)
     trip.holder = None
-    if key and len(key) <= KEY_MAX and key.isprintable():
+    if keys.is_well_formed(key):
         holder = await ports.key_holder(key)
         if holder is not None and holder.is_active and holder.product_id in trip.route.product_ids:
             trip.holder = holder
@@ -346,7 +354,7 @@ async def admit(trip: Trip, ports: Ports, config: Config) -> None:
         await authenticate(trip, ports, config)
         if trip.holder is None:
             return
-        decision = await ports.admit(trip.holder)
+        decision = await ports.admit(trip.holder, fresh=True)
     limits = trip.holder.limits
     if decision.rate_remaining is not None:
         trip.extra_headers.append(("X-RateLimit-Limit", str(limits.rate_calls)))
@@ -435,7 +443,9 @@ async def forward(trip: Trip, ports: Ports, config: Config) -> Upstream:
         method, url = out.method, out.url
     trip.t_backend = time.perf_counter()
     try:
-        return await ports.forward(method, url, headers, body, out.read_timeout if out else None)
+        if out is not None and out.read_timeout:
+            return await ports.forward(method, url, headers, body, out.read_timeout)
+        return await ports.forward(method, url, headers, body)
     finally:
         trip.record.backend_ms = (time.perf_counter() - trip.t_backend) * 1000
 

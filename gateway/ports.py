@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
 from django.urls import get_script_prefix
 
 from gateway import client, counters, keycache, pipeline, policy, records, routing
+from gateway.models import Call
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +44,17 @@ def config(script_prefix: str | None = None) -> pipeline.Config:
     )
 
 
+def recorded_calls(subscription_id: int, start: float, now: float) -> int:
+    """The calls already recorded in a quota window, for a cold counter (blocking)."""
+    # Records still queued in this process are not in the database yet.
+    records.flush()
+    return Call.objects.counted(subscription_id, _utc(start), _utc(now))
+
+
+def _utc(timestamp: float) -> datetime:
+    return datetime.fromtimestamp(timestamp, UTC)
+
+
 class Ports:
     def __init__(self, blocking: Blocking, script_prefix: str | None = None):
         self.blocking = blocking
@@ -62,12 +75,25 @@ class Ports:
             return entry
         return await self.blocking(keycache.load, key, digest)
 
-    async def admit(self, key) -> counters.Decision:
+    async def admit(self, key, fresh: bool = False) -> counters.Decision:
+        async def seed(start: float, now: float) -> int:
+            return await self.blocking(recorded_calls, key.id, start, now)
+
         try:
-            decision = await counters.admit_async(key)
-        except Exception:
-            # The counters' store (Redis) is down: keep serving rather than
-            # refuse every call, and say so loudly.
+            decision = await counters.admit_async(key, seed)
+        except Exception as e:
+            # The counters' store (Redis) is down, so the key's generation
+            # cannot be checked either: a cached key is read again from the
+            # database first (revocations still count at once).
+            if not fresh:
+                keycache.forget(key.digest)
+                return counters.Decision(counters.STALE)
+            if key.limits.unlimited:
+                return counters.Decision(counters.OK)
+            # Refuse rather than pass a limit, unless the operator chose to keep serving.
+            if not settings.GATEWAY_COUNTERS_FAIL_OPEN:
+                log.error("Call of subscription %s refused: the rate limit and quota cannot be checked: %r", key.id, e)
+                raise pipeline.Refused("counters-down") from None
             log.warning("Rate limit and quota not enforced for subscription %s: counter store failed", key.id)
             return counters.Decision(counters.OK)
         if decision.outcome == counters.STALE:

@@ -29,6 +29,7 @@ OUTCOME_COLOURS = {
     "mocked": "#7FB3D5",
     "refused": "#882255",
     "policy_error": "#000000",
+    "unavailable": "#6B6B6B",
 }
 LINE_STYLES = [("#0072B2", ""), ("#D55E00", ""), ("#0072B2", "6 4"), ("#D55E00", "6 4")]
 

@@ -6,6 +6,7 @@ from gateway import routing
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
+    path("accounts/", include("subscriptions.urls")),
     path(routing.GATEWAY_ROOT, include("gateway.urls")),
     path("ml/", include("mlservice.urls")),
     path("monitoring/", include("monitoring.urls")),

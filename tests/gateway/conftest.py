@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from gateway import policy, routing
+from gateway import keycache, policy, routing
 
 
 class Backend(BaseHTTPRequestHandler):
@@ -114,9 +114,11 @@ def _sync_records(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     routing.catalog.clear()
     policy.compiled.clear()
+    keycache.clear()
     yield
     routing.catalog.clear()
     policy.compiled.clear()
+    keycache.clear()
 
 
 @pytest.fixture
@@ -158,7 +160,7 @@ def echo_api(db, backend_url, product):
 
 @pytest.fixture
 def subscription(alice, product):
-    from gateway import services
+    from subscriptions import services
 
     return services.subscribe(user=alice, product=product, name="Alice's app")
 

@@ -12,9 +12,9 @@ from django.core.management import call_command
 
 from apis.models import Api
 from gateway import policy, routing
-from gateway.models import Subscription
 from policies.demo import KEY_NAME
 from policies.models import NamedValue, Policy
+from subscriptions.models import Subscription
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
