@@ -264,3 +264,66 @@ def test_a_revoked_key_stops_working_at_once_in_every_process_that_cached_it(sit
     finally:
         for proc, _ in servers:
             stop(proc)
+
+
+POLICY = """<policies>
+    <inbound>
+        <base />
+        <cors><allowed-origins><origin>https://app.example</origin></allowed-origins></cors>
+    </inbound>
+    <backend><base /></backend>
+    <outbound>
+        <base />
+        <set-header name="X-Greeting" exists-action="override"><value>{{greeting}}</value></set-header>
+    </outbound>
+</policies>"""
+
+
+def manage(site, *args: str, stdin: str = "") -> None:
+    subprocess.run(
+        [PYTHON, "manage.py", *args], cwd=BASE, env=site["env"], input=stdin, check=True, capture_output=True, text=True
+    )
+
+
+def test_policies_run_under_the_server_and_follow_changes_made_in_another_process(site, server):
+    """set_policy and a named value changed from other processes, seen by the
+    running server within its check interval; a preflight needs no key."""
+    manage(
+        site,
+        "shell",
+        "-c",
+        "from policies.models import NamedValue; NamedValue.objects.create(name='greeting', stored='hello')",
+    )
+    manage(site, "set_policy", "--api", "echo", "-", stdin=POLICY)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        response = requests.get(
+            server + "/gateway/echo/ok", headers={"Ocp-Apim-Subscription-Key": site["key"]}, timeout=10
+        )
+        if response.headers.get("X-Greeting") == "hello":
+            break
+        time.sleep(0.2)
+    assert response.headers.get("X-Greeting") == "hello"
+    preflight = requests.options(
+        server + "/gateway/echo/ok",
+        headers={"Origin": "https://app.example", "Access-Control-Request-Method": "GET"},
+        timeout=10,
+    )
+    assert preflight.status_code == 200
+    assert preflight.headers["Access-Control-Allow-Origin"] == "https://app.example"
+    manage(
+        site,
+        "shell",
+        "-c",
+        "from policies.models import NamedValue; nv = NamedValue.objects.get(name='greeting'); nv.set_value('bonjour'); nv.save()",
+    )
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        response = requests.get(
+            server + "/gateway/echo/ok", headers={"Ocp-Apim-Subscription-Key": site["key"]}, timeout=10
+        )
+        if response.headers.get("X-Greeting") == "bonjour":
+            break
+        time.sleep(0.2)
+    assert response.headers.get("X-Greeting") == "bonjour"
+    manage(site, "set_policy", "--api", "echo", "-", stdin="")
