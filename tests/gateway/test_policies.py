@@ -7,6 +7,7 @@ examples, pasted unchanged."""
 from __future__ import annotations
 
 import json
+import uuid
 
 import pytest
 
@@ -286,6 +287,17 @@ def test_choose_when_otherwise_with_return_response_and_set_status(client, echo_
 # ---------------------------------------------------- rate-limit and quota
 
 
+def unique() -> str:
+    """A counter or cache key of this test's own: with Redis they outlive the
+    test database, and ids start again at 1 in the next run."""
+    return uuid.uuid4().hex
+
+
+def unique_ip() -> str:
+    b = uuid.uuid4().bytes
+    return f"10.{b[0]}.{b[1]}.{b[2] or 1}"
+
+
 def test_rate_limit_by_key_counts_each_key_on_its_own(client, echo_api, key):
     api_policy(
         echo_api,
@@ -295,15 +307,16 @@ def test_rate_limit_by_key_counts_each_key_on_its_own(client, echo_api, key):
             'remaining-calls-header-name="X-Left" />'
         ),
     )
+    a, b = unique(), unique()
     for left in ("1", "0"):
-        response = call(client, "/gateway/echo/items/1", key, headers={"X-Tenant": "a"})
+        response = call(client, "/gateway/echo/items/1", key, headers={"X-Tenant": a})
         assert (response.status_code, response["X-Left"]) == (200, left)
-    third = call(client, "/gateway/echo/items/1", key, headers={"X-Tenant": "a"})
+    third = call(client, "/gateway/echo/items/1", key, headers={"X-Tenant": a})
     assert third.status_code == 429
     assert int(third["Retry-After"]) >= 59
     assert third.json()["message"].startswith("Rate limit is exceeded. Try again in")
     assert (last_call().outcome, last_call().policy) == (Call.REFUSED, "rate-limit-by-key")
-    assert call(client, "/gateway/echo/items/1", key, headers={"X-Tenant": "b"}).status_code == 200
+    assert call(client, "/gateway/echo/items/1", key, headers={"X-Tenant": b}).status_code == 200
 
 
 def test_rate_limit_by_ip_counts_only_what_the_increment_condition_says(client, echo_api, key):
@@ -315,18 +328,23 @@ def test_rate_limit_by_ip_counts_only_what_the_increment_condition_says(client, 
             'counter-key="@(context.Request.IpAddress)" remaining-calls-variable-name="remainingCallsPerIP"/>'
         ),
     )
-    assert call(client, "/gateway/echo/redirect", key).status_code == 302  # not counted
-    assert call(client, "/gateway/echo/items/1", key).status_code == 200  # counted
-    assert call(client, "/gateway/echo/items/1", key).status_code == 429
+    ip = unique_ip()
+    assert call(client, "/gateway/echo/redirect", key, REMOTE_ADDR=ip).status_code == 302  # not counted
+    assert call(client, "/gateway/echo/items/1", key, REMOTE_ADDR=ip).status_code == 200  # counted
+    assert call(client, "/gateway/echo/items/1", key, REMOTE_ADDR=ip).status_code == 429
 
 
 def test_quota_by_key_answers_403_once_used_up(client, echo_api, key, subscription):
     api_policy(
         echo_api,
-        inbound('<quota-by-key calls="2" renewal-period="3600" counter-key="@(context.Subscription.Id)" />'),
+        inbound(
+            '<quota-by-key calls="2" renewal-period="3600" '
+            'counter-key="@(context.Request.Headers.GetValueOrDefault(&quot;X-Account&quot;, &quot;&quot;))" />'
+        ),
     )
-    assert [call(client, "/gateway/echo/items/1", key).status_code for _ in range(2)] == [200, 200]
-    over = call(client, "/gateway/echo/items/1", key)
+    account = {"X-Account": unique()}
+    assert [call(client, "/gateway/echo/items/1", key, headers=account).status_code for _ in range(2)] == [200, 200]
+    over = call(client, "/gateway/echo/items/1", key, headers=account)
     assert over.status_code == 403
     assert over.json()["message"].startswith("Out of call volume quota. Quota will be replenished in ")
     assert 0 < int(over["Retry-After"]) <= 3600
@@ -342,25 +360,28 @@ CACHE = """<cache-lookup vary-by-developer="false" vary-by-developer-groups="fal
 
 def test_cache_lookup_and_store_answer_a_repeated_get_from_the_cache(client, echo_api, key):
     api_policy(echo_api, inbound(CACHE, outbound='<cache-store duration="60" />'))
-    first = call(client, "/gateway/echo/items/1?page=1", key, headers={"X-Probe": "first"})
+    page, other = unique(), unique()
+    first = call(client, f"/gateway/echo/items/1?page={page}", key, headers={"X-Probe": "first"})
     assert last_call().outcome == Call.SUCCESS
-    again = call(client, "/gateway/echo/items/1?page=1", key, headers={"X-Probe": "second"})
+    again = call(client, f"/gateway/echo/items/1?page={page}", key, headers={"X-Probe": "second"})
     assert echoed(again) == echoed(first)  # the backend never saw "second"
     record = last_call()
     assert (record.outcome, record.policy) == (Call.CACHED, "cache-lookup")
     assert record.backend_ms is None
     # What the cache varies by makes another entry.
-    other_page = call(client, "/gateway/echo/items/1?page=2", key, headers={"X-Probe": "third"})
+    other_page = call(client, f"/gateway/echo/items/1?page={other}", key, headers={"X-Probe": "third"})
     assert echoed(other_page)["headers"]["x-probe"] == "third"
-    other_accept = call(client, "/gateway/echo/items/1?page=1", key, headers={"X-Probe": "4th", "Accept": "text/csv"})
+    other_accept = call(
+        client, f"/gateway/echo/items/1?page={page}", key, headers={"X-Probe": "4th", "Accept": "text/csv"}
+    )
     assert echoed(other_accept)["headers"]["x-probe"] == "4th"
 
 
 def test_cache_is_not_used_for_posts_or_calls_with_credentials(client, echo_api, key):
     api_policy(echo_api, inbound(CACHE, outbound='<cache-store duration="60" />'))
-    headers = {"Authorization": "Bearer a"}
-    call(client, "/gateway/echo/items/1", key, headers={**headers, "X-Probe": "1"})
-    again = call(client, "/gateway/echo/items/1", key, headers={**headers, "X-Probe": "2"})
+    headers, url = {"Authorization": "Bearer a"}, f"/gateway/echo/items/1?page={unique()}"
+    call(client, url, key, headers={**headers, "X-Probe": "1"})
+    again = call(client, url, key, headers={**headers, "X-Probe": "2"})
     assert echoed(again)["headers"]["x-probe"] == "2"
 
 
