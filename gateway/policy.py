@@ -68,9 +68,12 @@ class _Compiled:
             pass
         try:
             compiled: pipeline.Pipeline | None = pipeline.Pipeline(snap.merged(operation_id, api_id, product_id))
-        except document.PolicyError:
-            compiled = BROKEN
-        if compiled is not BROKEN and compiled.empty:  # type: ignore[union-attr]
+        except document.PolicyError as e:
+            # Saved around validation (raw SQL, an older Portico): every call
+            # of the operation fails as a policy error until it is fixed.
+            gateway.log.error("The policies of operation %s cannot run: %s", operation_id, e)
+            compiled = Broken(str(e))
+        if compiled is not None and compiled.empty:
             compiled = None  # nothing but forwarding: the gateway's own path
         self.pipelines[key] = compiled
         return compiled, snap  # type: ignore[return-value]
@@ -80,9 +83,20 @@ class _Compiled:
             self.snapshot = None
 
 
-# A merged document that does not compile (each scope's does on its own; a
-# combination cannot fail today, but a call must never hang on it if it does).
-BROKEN = pipeline.Pipeline({s: [] for s in document.SECTIONS})
+class Broken(pipeline.Pipeline):
+    """The policies of an operation whose stored document does not compile."""
+
+    def __init__(self, problem: str):
+        super().__init__({s: [] for s in document.SECTIONS})
+        self.problem, self.empty = problem, False
+
+    def preflight(self, ctx):
+        return None
+
+    def request(self, ctx):
+        return self._on_error(ctx, pipeline.Failure("policies", f"The policy document cannot run: {self.problem}"))
+
+
 compiled = _Compiled()
 
 

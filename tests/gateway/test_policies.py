@@ -577,3 +577,15 @@ def test_scopes_run_global_product_api_operation_in_order(client, echo_api, key,
     )
     seen = echoed(call(client, "/gateway/echo/items/1", key))
     assert seen["headers"]["x-order"] == "global, product, api, operation"
+
+
+def test_a_document_saved_around_validation_fails_as_a_policy_error(client, echo_api, key):
+    policy = api_policy(echo_api, inbound())
+    broken = inbound('<set-header name="X" exists-action="override"><value>@(context.Nope)</value></set-header>')
+    Policy.objects.filter(pk=policy.pk).update(document=broken)  # no validation, no signal
+    from gateway import policy as gateway_policy
+
+    gateway_policy.compiled.clear()
+    response = call(client, "/gateway/echo/items/1", key)
+    assert (response.status_code, response.json()["message"]) == (500, "Internal server error")
+    assert (last_call().outcome, last_call().policy) == (Call.POLICY_ERROR, "policies")
