@@ -34,11 +34,14 @@ def get(client, **params):
 
 
 def test_it_is_for_staff_only(client, alice, burst):
-    assert get(client).status_code == 302
+    response = get(client)
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/?next=/monitoring/")
     client.force_login(alice)
     response = get(client)
-    assert response.status_code == 302
-    assert "/admin/login/" in response["Location"]
+    # A developer is told, not sent to a login form that would only refuse again.
+    assert response.status_code == 403
+    assert "This page is for staff" in response.content.decode()
+    assert 'name="password"' not in response.content.decode()
 
 
 def test_it_tables_calls_by_subscription_and_developer(client, admin_user, burst):
