@@ -175,7 +175,10 @@ class Api(models.Model):
                 f"The API is published for {allowed} only; this gateway does not enforce it "
                 "(GATEWAY_ENFORCE_SCHEME is off, as in local development)."
             )
-        return "none at this base URL", f"The API allows {allowed} only and this gateway is reached over {scheme.upper()}."
+        return (
+            "none at this base URL",
+            f"The API allows {allowed} only and this gateway is reached over {scheme.upper()}.",
+        )
 
 
 class Operation(models.Model):

@@ -35,8 +35,8 @@ HOUR = timedelta(hours=1)
 
 OUTCOMES = [value for value, _ in Call.OUTCOMES]
 OUTCOME_LABELS = dict(Call.OUTCOMES)
-# Calls the gateway let through to the backend: the ones a quota counts.
-ADMITTED = [Call.SUCCESS, Call.BACKEND_ERROR]
+# Calls the gateway let through to the backend: what quotas and rate limits count.
+ADMITTED = [Call.SUCCESS, Call.CLIENT_ERROR, Call.BACKEND_ERROR]
 DIMENSIONS = ["api_id", "operation_id", "product_id", "subscription_id", "user_id", "outcome"]
 SUMS = ["calls", "total_ms", "backend_ms", "backend_calls", "bytes_in", "bytes_out"]
 EXTREMES = ["total_min", "total_max", "backend_min", "backend_max"]
