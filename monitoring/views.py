@@ -10,9 +10,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from gateway.models import Call
-from portal.decorators import staff_required
 from monitoring import analytics, charts
 from monitoring.forms import DashboardForm
+from portal.decorators import staff_required
 
 
 def _form(request: HttpRequest) -> DashboardForm:
