@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.http import QueryDict
 
 from apis import urltemplate
@@ -179,4 +180,5 @@ def build_request(operation: Operation, state: State, user) -> build.BuiltReques
         required={p.name for p in params if p.location != Parameter.HEADER and p.required},
         header_params={p.name.lower(): p.required for p in params if p.location == Parameter.HEADER},
         data=to_input(state, resolve_key(user, state.subscription)),
+        max_body_bytes=settings.GATEWAY_MAX_REQUEST_BYTES,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 
@@ -105,10 +106,20 @@ def console_context(
         "history": history(request, operation),
         "message": message,
         "gateway_url": settings.GATEWAY_URL,
+        "max_body_bytes": settings.GATEWAY_MAX_REQUEST_BYTES,
     }
 
 
+# The preview is re-rendered as the developer types: a body of megabytes is
+# shown by its beginning, or every keystroke would move it three times over.
+PREVIEW_BODY_CHARS = 64 * 1024
+
+
 def preview_context(built: build.BuiltRequest, reveal: bool) -> dict:
+    if len(built.body) > PREVIEW_BODY_CHARS:
+        rest = len(built.body) - PREVIEW_BODY_CHARS
+        note = f"\n… and {rest:,} more characters, not shown here: Send sends the whole body."
+        built = dataclasses.replace(built, body=built.body[:PREVIEW_BODY_CHARS] + note)
     return {
         "url": built.shown_url,
         "raw": build.raw_http(built, reveal),

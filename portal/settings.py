@@ -102,6 +102,10 @@ GATEWAY_CONNECT_TIMEOUT = envfloat("GATEWAY_CONNECT_TIMEOUT", 5.0)
 GATEWAY_READ_TIMEOUT = envfloat("GATEWAY_READ_TIMEOUT", 60.0)
 GATEWAY_MAX_REQUEST_BYTES = envint("GATEWAY_MAX_REQUEST_BYTES", 10 * 1024 * 1024)
 GATEWAY_MAX_RESPONSE_BYTES = envint("GATEWAY_MAX_RESPONSE_BYTES", 100 * 1024 * 1024)
+# The console posts its form (multipart, so a body is not percent-encoded to
+# thrice its size) with a request body of up to the gateway's limit: Django
+# must read that much, or it answers 400 before the console can say a word.
+DATA_UPLOAD_MAX_MEMORY_SIZE = GATEWAY_MAX_REQUEST_BYTES + 1024 * 1024
 # Refuse calls on a scheme the API does not allow (the demo API is HTTPS-only
 # but runs on http locally): on by default only when DEBUG is off.
 GATEWAY_ENFORCE_SCHEME = envbool("GATEWAY_ENFORCE_SCHEME", not DEBUG)

@@ -92,6 +92,29 @@
       : "The portal could not be reached. Check your connection and try again.";
     result.replaceChildren(p);
   }
+  // A body over the gateway's limit is refused here, next to the field,
+  // before anything is sent: the portal would only refuse it too.
+  var encoder = new TextEncoder();
+  function tooLarge(e) {
+    var form = e.detail.elt && e.detail.elt.closest && e.detail.elt.closest(".console-form");
+    var body = form && form.querySelector("textarea[data-max-bytes]");
+    if (!body) return;
+    var error = document.getElementById(body.getAttribute("aria-describedby"));
+    var limit = parseInt(body.getAttribute("data-max-bytes"), 10);
+    var size = encoder.encode(body.value).length;
+    if (size <= limit) {
+      if (error && error.hasAttribute("data-client")) { error.hidden = true; error.removeAttribute("data-client"); }
+      return;
+    }
+    e.preventDefault();
+    if (!error) return;
+    error.firstElementChild.textContent = "The body is " + size.toLocaleString("en") + " bytes; the gateway accepts at most " +
+      limit.toLocaleString("en") + " bytes. Nothing was sent.";
+    error.hidden = false;
+    error.setAttribute("data-client", "1");
+    error.setAttribute("role", "alert");
+  }
+  document.addEventListener("htmx:beforeRequest", tooLarge);
   document.addEventListener("htmx:responseError", failed);
   document.addEventListener("htmx:sendError", failed);
   document.addEventListener("DOMContentLoaded", function () { start(document); pretty(document); });
