@@ -1,3 +1,4 @@
+# ruff: noqa: F811 - pytest fixtures imported from the console browser tests
 """In Chromium, with DEBUG on: a body of megabytes in the console, and an htmx error, never replace the page."""
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ def big_body() -> str:
     return json.dumps({"Inputs": {"input1": {"ColumnNames": ["Col2"], "Values": rows}}, "GlobalParameters": {}})
 
 
-def open_rrs(page, client, live_server, live_demo, alice):  # noqa: F811
+def open_rrs(page, client, live_server, live_demo, alice):
     api, service = live_demo
     subscribe(alice, api)
     log_in(page, client, live_server, alice)
@@ -31,7 +32,7 @@ def test_a_two_megabyte_body_is_previewed_without_a_400_or_the_debug_page(
     live_demo,
     alice,
     client,
-    settings,  # noqa: F811
+    settings,
 ):
     settings.DEBUG = True
     open_rrs(page, client, live_server, live_demo, alice)
@@ -50,7 +51,7 @@ def test_a_body_over_the_gateways_limit_is_refused_next_to_the_field_before_send
     live_demo,
     alice,
     client,
-    settings,  # noqa: F811
+    settings,
 ):
     settings.GATEWAY_MAX_REQUEST_BYTES = 1_000_000
     open_rrs(page, client, live_server, live_demo, alice)
@@ -70,7 +71,7 @@ def test_an_htmx_error_is_shown_in_the_console_and_the_page_stays(
     live_demo,
     alice,
     client,
-    settings,  # noqa: F811
+    settings,
 ):
     settings.DEBUG = True
     operation = open_rrs(page, client, live_server, live_demo, alice)
