@@ -1,4 +1,5 @@
-// The Try It console's one bit of script: the Retry-After countdown of a 429.
+// The Try It console's bits of script: the Retry-After countdown of a 429,
+// pretty JSON, the copy button, and the focus on the first field in error.
 // Everything else is htmx and server-rendered fragments.
 (function () {
   if (window.porticoConsole) return;
@@ -115,6 +116,42 @@
     error.setAttribute("role", "alert");
   }
   document.addEventListener("htmx:beforeRequest", tooLarge);
+  // Copy the code shown (as rendered: secrets stay masked unless revealed).
+  function copy(button) {
+    var source = document.querySelector(button.getAttribute("data-copy"));
+    var status = document.getElementById(button.getAttribute("aria-describedby"));
+    if (!source) return;
+    var say = function (text) { if (status) status.textContent = text; };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(source.textContent).then(function () { say("Copied."); }, function () { say("Select the code and copy it by hand."); });
+    } else {
+      var range = document.createRange();
+      range.selectNodeContents(source);
+      var selection = window.getSelection();
+      selection.removeAllRanges();
+      selection.addRange(range);
+      say(document.execCommand("copy") ? "Copied." : "Selected: copy it with your keyboard.");
+    }
+  }
+  document.addEventListener("click", function (e) {
+    var button = e.target.closest && e.target.closest("button[data-copy]");
+    if (button) copy(button);
+  });
+  // After the form comes back: with errors, bring the first one into view and
+  // focus its field; in any case refresh the preview and the code next to it.
+  function formBack(form) {
+    var field = form.querySelector(".error input, .error select, .error textarea");
+    if (field) {
+      field.scrollIntoView({block: "center"});
+      field.focus({preventScroll: true});
+    } else if (form.querySelector(".error-summary")) {
+      form.querySelector(".error-summary").focus();
+    }
+    form.dispatchEvent(new Event("change", {bubbles: true}));
+  }
+  document.addEventListener("htmx:load", function (e) {
+    if (e.target.matches && e.target.matches("form.console-form")) formBack(e.target);
+  });
   document.addEventListener("htmx:responseError", failed);
   document.addEventListener("htmx:sendError", failed);
   document.addEventListener("DOMContentLoaded", function () { start(document); pretty(document); });

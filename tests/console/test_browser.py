@@ -138,7 +138,7 @@ def test_the_sixth_call_within_a_minute_shows_the_429_with_its_countdown(live_se
     assert not page.locator(".console-history .empty-row").is_visible()
 
 
-def test_a_missing_required_parameter_shows_a_field_error_and_sends_nothing(
+def test_a_missing_required_parameter_is_focused_with_its_message_and_a_summary_at_send(
     live_server, page, live_demo, alice, client
 ):
     api, service = live_demo
@@ -147,8 +147,13 @@ def test_a_missing_required_parameter_shows_a_field_error_and_sends_nothing(
     page.goto(f"{live_server.url}{api.operations.get(display_name='RRS Execute').get_absolute_url()}")
     page.locator('[name="p_workspace"]').fill("")
     page.get_by_role("button", name="Send", exact=True).click()
-    page.get_by_text("This parameter is required.").wait_for()
-    assert page.get_by_text("Nothing was sent").is_visible()
+    field = page.locator('.field.error [name="p_workspace"]')
+    field.wait_for()
+    assert field.evaluate("el => el === document.activeElement")  # focused, so in view
+    assert "This parameter is required." in page.locator(".field.error:has([name=p_workspace]) .errorlist").inner_text()
+    summary = page.locator(".console-actions .error-summary")
+    assert "Nothing was sent" in summary.inner_text()
+    assert summary.get_by_role("link", name="workspace").get_attribute("href") == f"#{field.get_attribute('id')}"
     assert not Call.objects.exists()
     assert page.locator(".response-status").count() == 0
 
