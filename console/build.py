@@ -129,7 +129,7 @@ def build(
     required: set[str],
     header_params: dict[str, bool],
     data: ConsoleInput,
-    max_body_bytes: int,
+    max_body_bytes: int | None = None,
 ) -> BuiltRequest:
     """Validate the input and build the request to base_url + the expanded template.
 
@@ -185,8 +185,8 @@ def build(
         headers.append((KEY_HEADER, data.key))
 
     # The gateway refuses a larger body (413): say so next to the field, before sending.
-    size = len(data.body.encode("utf-8"))
-    if size > max_body_bytes:
+    size = len(data.body.encode("utf-8")) if max_body_bytes is not None else 0
+    if max_body_bytes is not None and size > max_body_bytes:
         errors["body"] = f"The body is {size:,} bytes; the gateway accepts at most {max_body_bytes:,} bytes."
 
     url = preview = ""

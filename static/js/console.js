@@ -97,8 +97,11 @@
   // before anything is sent: the portal would only refuse it too.
   var encoder = new TextEncoder();
   function tooLarge(e) {
-    var form = e.detail.elt && e.detail.elt.closest && e.detail.elt.closest(".console-form");
-    var body = form && form.querySelector("textarea[data-max-bytes]");
+    // The requests that carry the form: its own, and the preview's (which includes it).
+    var elt = e.detail.elt;
+    var carries = elt && elt.closest && (elt.closest(".console-form") || elt.closest(".console-preview"));
+    var console_ = carries && elt.closest(".console");
+    var body = console_ && console_.querySelector(".console-form textarea[data-max-bytes]");
     if (!body) return;
     var error = document.getElementById(body.getAttribute("aria-describedby"));
     var limit = parseInt(body.getAttribute("data-max-bytes"), 10);
