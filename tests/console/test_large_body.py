@@ -61,7 +61,5 @@ def test_the_console_form_posts_multipart(client, demo_api):
     op = demo_api.operations.get(display_name="RRS Execute")
     html = client.get(op.get_absolute_url()).content.decode()
     assert 'enctype="multipart/form-data" hx-encoding="multipart/form-data"' in html
-    assert (
-        'class="console-preview" id="c%d-preview" aria-live="polite" hx-encoding="multipart/form-data"' % op.pk in html
-    )
+    assert f'class="console-preview" id="c{op.pk}-preview" aria-live="polite" hx-encoding="multipart/form-data"' in html
     assert f'data-max-bytes="{10 * 1024 * 1024}"' in html
