@@ -301,6 +301,13 @@ MLSERVICE_DEMO_CONNECTION_STRING = os.getenv(
     f"DefaultEndpointsProtocol=http;AccountName={AZURITE_ACCOUNT};AccountKey={AZURITE_KEY};"
     f"BlobEndpoint=http://{AZURITE_HOST}:{AZURITE_BLOB_PORT}/{AZURITE_ACCOUNT};",
 )
+# The batch job panel (console/batch_views.py) uploads the developer's CSV
+# there, in this container, and the job writes its results next to it.
+CONSOLE_BATCH_STORAGE = os.getenv("CONSOLE_BATCH_STORAGE", MLSERVICE_DEMO_CONNECTION_STRING)
+CONSOLE_BATCH_CONTAINER = os.getenv("CONSOLE_BATCH_CONTAINER", "portal-batch")
+CONSOLE_BATCH_MAX_BYTES = envint("CONSOLE_BATCH_MAX_BYTES", 10 * 1024 * 1024)
+# How often the panel asks BES Status while a job runs (each ask is a gateway call).
+CONSOLE_BATCH_POLL_SECONDS = envint("CONSOLE_BATCH_POLL_SECONDS", 2)
 # The worker uploads a small demo input (/demo/input.csv) there as it starts,
 # so the console's BES Submit example works as it is.
 MLSERVICE_DEMO_INPUT = envbool("MLSERVICE_DEMO_INPUT", True)
