@@ -39,7 +39,7 @@ def tricky() -> build.BuiltRequest:
             headers=[
                 ("Authorization", "Bearer tok'en-123456"),
                 ("Content-Type", "application/json"),
-                ("X-Odd", "$(rm) #{x} \\u0041 \u2018q\u2019 \"dq\""),
+                ("X-Odd", '$(rm) #{x} \\u0041 \u2018q\u2019 "dq"'),
             ],
             body='{"a": "b\'c"}\n',
         ),
