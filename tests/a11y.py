@@ -86,6 +86,13 @@ def overflow(page) -> dict:
                     wide.push(`${name} (${Math.round(r.left)}..${Math.round(r.right)})`);
                 }
             }
+            // Text that runs out of its box (a long word) widens the page without widening any box.
+            for (const el of document.body.querySelectorAll("*")) {
+                if (el.scrollWidth > el.clientWidth + 1 && getComputedStyle(el).overflowX === "visible" && !clipped(el)
+                    && el.children.length === 0) {
+                    wide.push(`text of ${el.tagName.toLowerCase()} "${el.textContent.trim().slice(0, 40)}"`);
+                }
+            }
             return {scrollWidth: document.documentElement.scrollWidth, innerWidth: width, wide: wide.slice(0, 10)};
         }"""
     )

@@ -70,6 +70,12 @@ def test_the_highlighted_code_is_escaped_html_with_the_same_text():
     assert unescape(re.sub(r"<[^>]+>", "", html)) == code
 
 
+def test_curl_quotes_everything_for_the_shell():
+    curl = snippets.code(tricky(), "curl", reveal=True)
+    assert "'https://gw.example/api/items/it%27s?v=1%202'" in curl
+    assert "-H 'X-Odd: $(rm) #{x}" in curl and '--data-binary \'{"a": "b\'"\'"\'c"}' in curl
+
+
 def test_an_unknown_language_falls_back_to_curl():
     assert snippets.code(tricky(), "cobol").startswith("curl -X POST")
 
