@@ -112,7 +112,7 @@ def open_as(browser, client, live_server, user, viewport):
 ADMIN_PENDING = pytest.mark.xfail(
     strict=True, reason="issue 11 rough edges: unlabelled admin inline fields, breadcrumb links (portal-bes)"
 )
-PENDING = {"admin-api", "admin-operation", "admin-product", "admin-subscriptions", "admin-webservice"}
+PENDING: set[str] = set()
 
 
 @pytest.mark.parametrize(
