@@ -118,3 +118,26 @@ def test_a_bad_csv_is_a_field_error_and_nothing_is_submitted(live_server, page, 
     panel.get_by_text("Line 2 has 2 fields; the header row has 1.").wait_for()
     assert panel.get_by_text("Nothing was submitted").is_visible()
     assert not Call.objects.exists() and not BatchRun.objects.exists()
+
+
+def test_staff_run_a_batch_job_from_the_ml_services_dashboard(live_server, page, bes_demo, admin_user, client):
+    from apis.models import Product
+    from gateway.models import Subscription
+
+    api, service = bes_demo
+    sub = Subscription.objects.create(
+        user=admin_user, product=Product.objects.get(slug="unlimited"), name="Ops", state=Subscription.ACTIVE
+    )
+    log_in(page, client, live_server, admin_user)
+    page.goto(f"{live_server.url}/ml/services/{service.service_id}/")
+    panel = page.locator(".batch-panel")
+    assert "Ops (Unlimited): no limits" in panel.locator(".batch-calls").inner_text()
+    # The dashboard's own service: no workspace or service to type.
+    assert panel.locator('input[name="p_workspace"]').count() == 0
+    panel.locator('input[name="authorization"]').fill(f"Bearer {service.secondary_key}")
+    panel.get_by_role("button", name="Upload, submit and start").click()
+    panel.locator(".batch-job-id").wait_for()
+    assert run_worker_until_a_job_ends() == "Finished"
+    panel.get_by_role("link", name="Download the result (output1)").wait_for()
+    # Through the gateway, on the staff member's own subscription: never straight to the service.
+    assert Call.objects.filter(subscription=sub).count() == BatchRun.objects.get().calls >= 3
