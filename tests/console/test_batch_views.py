@@ -1,3 +1,4 @@
+# ruff: noqa: F811 - the session Azurite fixture, imported
 """The batch job panel's views: who sees what, polling that stops, limits respected, refusals shown."""
 
 from __future__ import annotations
