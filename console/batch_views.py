@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
 from apis.models import Api, Operation, Parameter
+from apis.templatetags.catalog import period
 from console import batch, forms, storage
 from console import render as show
 from console.models import BatchRun
@@ -58,9 +59,9 @@ def limits_text(user) -> list[str]:
     for sub in forms.active_subscriptions(user).order_by("created"):
         product, parts = sub.product, []
         if product.has_rate_limit:
-            parts.append(f"{product.rate_limit_calls} calls per {product.rate_limit_period} s")
+            parts.append(f"{product.rate_limit_calls} calls per {period(product.rate_limit_period)}")
         if product.has_quota:
-            parts.append(f"{product.quota_calls} per {product.quota_period // 86400 or 1} day(s)")
+            parts.append(f"{product.quota_calls} per {period(product.quota_period)}")
         texts.append(f"{sub.name} ({product.name}): {', '.join(parts) or 'no limits'}")
     return texts
 

@@ -46,7 +46,7 @@ def test_a_developer_runs_a_batch_job_from_the_bes_submit_page(live_server, page
     panel = page.locator(".batch-panel")
     calls_notice = panel.locator(".batch-calls").inner_text()
     assert "2 to submit and start the job, then 1 BES Status call every 1 s" in calls_notice
-    assert "Tests (Starter): 5 calls per 60 s" in calls_notice
+    assert "Tests (Starter): 5 calls per minute, 100 per week" in calls_notice
     assert panel.get_by_label("workspace").input_value() == service.workspace_id
     panel.locator('input[name="authorization"]').fill(f"Bearer {service.primary_key}")
     panel.get_by_role("button", name="Upload, submit and start").click()
