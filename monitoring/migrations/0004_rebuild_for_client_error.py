@@ -11,7 +11,7 @@ def rebuild_rollups(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("monitoring", "0003_kinds"),
-        ("gateway", "0003_call_client_error_outcome"),
+        ("gateway", "0005_call_client_error_outcome"),
     ]
 
     operations = [migrations.RunPython(rebuild_rollups, migrations.RunPython.noop)]

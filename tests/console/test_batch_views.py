@@ -10,7 +10,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from console.models import BatchRun
-from gateway.models import Call, Subscription
+from gateway.models import Call
+from subscriptions.models import Subscription
 from tests.mlservice.conftest import azurite  # noqa: F401 - the session's Azurite
 
 HX = {"HTTP_HX_REQUEST": "true"}

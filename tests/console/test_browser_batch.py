@@ -83,7 +83,7 @@ def test_a_developer_runs_a_batch_job_from_the_bes_submit_page(live_server, page
 
 def test_a_failed_job_shows_its_details(live_server, page, bes_demo, alice, client):
     from apis.models import Product
-    from gateway.models import Subscription
+    from subscriptions.models import Subscription
 
     api, service = bes_demo
     Subscription.objects.create(
@@ -122,7 +122,7 @@ def test_a_bad_csv_is_a_field_error_and_nothing_is_submitted(live_server, page, 
 
 def test_staff_run_a_batch_job_from_the_ml_services_dashboard(live_server, page, bes_demo, admin_user, client):
     from apis.models import Product
-    from gateway.models import Subscription
+    from subscriptions.models import Subscription
 
     api, service = bes_demo
     sub = Subscription.objects.create(

@@ -16,7 +16,7 @@ def unclassify(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("gateway", "0002_call_bad_request_outcome"),
+        ("gateway", "0004_call_unavailable_outcome"),
     ]
 
     operations = [
@@ -33,6 +33,7 @@ class Migration(migrations.Migration):
                     ("no_match", "No match"),
                     ("backend_error", "Backend error"),
                     ("bad_request", "Bad request"),
+                    ("unavailable", "Limits unavailable"),
                 ],
                 max_length=16,
             ),
