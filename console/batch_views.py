@@ -25,7 +25,7 @@ from apis.models import Api, Operation, Parameter
 from apis.templatetags.catalog import period
 from console import batch, forms, storage
 from console import render as show
-from console.models import BatchRun
+from console.models import BatchRun, SavedValues
 from console.send import Result, timeouts
 from console.send import send as send_request
 
@@ -166,10 +166,10 @@ def check(request: HttpRequest, run: BatchRun) -> None:
 def read_csv(request: HttpRequest) -> tuple[bytes, str]:
     """The CSV the developer chose (a file, or the sample) and its name; CsvProblem if none."""
     upload = request.FILES.get("file")
-    if request.POST.get("source") == "sample" or (upload is None and request.POST.get("source") != "upload"):
+    if upload is None:  # a file chosen is the one meant, whichever option is ticked
+        if request.POST.get("source") == "upload":
+            raise batch.CsvProblem("Choose a CSV file to upload, or pick the sample.")
         return (settings.BASE_DIR / SAMPLE).read_bytes(), "reviews.csv (sample)"
-    if upload is None:
-        raise batch.CsvProblem("Choose a CSV file to upload, or pick the sample.")
     cap = settings.CONSOLE_BATCH_MAX_BYTES
     if upload.size > cap:
         raise batch.CsvProblem(f"The file is {upload.size:,} bytes; the panel uploads at most {cap:,} bytes.")
@@ -255,11 +255,12 @@ def remember_job(request: HttpRequest, run: BatchRun, submit: Operation) -> None
     state.params[run.params["_job_param"]] = run.job_id
     state.headers = [(n, v) for n, v in state.headers if n.lower() != "authorization"] + run.headers
     state.subscription = run.subscription
-    data = forms.SavedValues.load(request.user, submit.api)
+    data = SavedValues.load(request.user, submit.api)
+    # The saved parameters are shared by the API's operations: keep the others' values too.
+    params = {**data.get("params", {}), **state.params}
     data.update(state.to_saved())
-    # The saved parameters are shared by the API's operations: keep the other operations' values.
-    data["params"] = {**data.get("params", {}), **state.params} if "params" in data else state.params
-    forms.SavedValues.store(request.user, submit.api, data)
+    data["params"] = params
+    SavedValues.store(request.user, submit.api, data)
 
 
 def get_run(request: HttpRequest, pk: int) -> BatchRun:

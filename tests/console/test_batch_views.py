@@ -66,8 +66,9 @@ def test_after_a_429_the_panel_waits_for_retry_after_without_calling(client, ali
     assert run.calls == 0 and not Call.objects.exists()
 
 
-@pytest.mark.django_db(transaction=True)
-def test_a_wrong_api_key_is_the_services_own_answer_on_the_panel(live_server, client, alice, azurite, settings):
+@pytest.fixture
+def live_ml(live_server, alice, azurite, settings):
+    """The demo API and service on the live server, alice subscribed to Starter."""
     from apis import demo
     from mlservice import demo as ml_demo
 
@@ -79,15 +80,25 @@ def test_a_wrong_api_key_is_the_services_own_answer_on_the_panel(live_server, cl
     sub = Subscription.objects.create(
         user=alice, product=api.products.get(slug="starter"), name="Tests", state=Subscription.ACTIVE
     )
-    client.force_login(alice)
-    data = {
+    return api, service, sub
+
+
+def submit_form(service, sub, key) -> dict:
+    return {
         "source": "sample",
         "subscription": f"{sub.pk}:primary",
-        "authorization": "Bearer not-the-key",
+        "authorization": f"Bearer {key}",
         "p_workspace": service.workspace_id,
         "p_service": service.service_id,
         "p_apiversion": "2.0",
     }
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_wrong_api_key_is_the_services_own_answer_on_the_panel(client, alice, live_ml):
+    api, service, sub = live_ml
+    client.force_login(alice)
+    data = submit_form(service, sub, "not-the-key")
     html = client.post(reverse("console-batch-submit", args=[api.pk]), data, **HX).content.decode()
     assert "BES Submit answered 401 Unauthorized. Invalid credentials provided." in html
     run = BatchRun.objects.get()
@@ -97,3 +108,22 @@ def test_a_wrong_api_key_is_the_services_own_answer_on_the_panel(live_server, cl
     # The API key is kept encrypted, for the status calls.
     assert "not-the-key" not in str(BatchRun.objects.values().get())
     assert run.headers == [("Authorization", "Bearer not-the-key")]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_cancel_deletes_the_job_through_the_gateway(client, alice, live_ml):
+    from mlservice.models import BatchJob
+
+    api, service, sub = live_ml
+    client.force_login(alice)
+    client.post(reverse("console-batch-submit", args=[api.pk]), submit_form(service, sub, service.primary_key), **HX)
+    run = BatchRun.objects.get()
+    assert (run.state, run.calls) == ("Running", 2)  # submitted and started; no worker runs here
+    response = client.post(reverse("console-batch-delete", args=[run.pk]), **HX)
+    assert response.status_code == 286 and "Cancelled" in response.content.decode()
+    assert BatchJob.objects.get(job_id=run.job_id).state == "Cancelled"
+    assert list(Call.objects.order_by("id").values_list("method", "status")) == [
+        ("POST", 200),
+        ("POST", 200),
+        ("DELETE", 204),
+    ]
