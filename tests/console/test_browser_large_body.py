@@ -81,3 +81,18 @@ def test_an_htmx_error_is_shown_in_the_console_and_the_page_stays(
     page.locator(".console-result").get_by_text("The portal answered 404").wait_for()
     assert page.locator("h1").inner_text() == "RRS Execute"
     assert "Page not found" not in page.content()
+
+
+def test_an_htmx_error_elsewhere_is_said_in_the_pages_error_area(
+    live_server, page, live_demo, admin_user, client, settings
+):
+    settings.DEBUG = True
+    api, service = live_demo
+    log_in(page, client, live_server, admin_user)
+    page.goto(f"{live_server.url}/ml/services/{service.service_id}/")
+    admin_user.is_staff = False  # the keys are staff-only: the next htmx request answers 403
+    admin_user.save()
+    page.get_by_role("button", name="Show keys").click()
+    page.locator("#page-error").get_by_text("The portal answered 403").wait_for()
+    assert page.locator("h1").inner_text() == service.name
+    assert "This page is for staff" not in page.locator("h1").inner_text()
