@@ -46,6 +46,10 @@ class Call(models.Model):
     CACHED, MOCKED, REFUSED, POLICY_ERROR = "cached", "mocked", "refused", "policy_error"
     # Outcomes where the caller got the answer the API gives.
     SERVED = frozenset([SUCCESS, CACHED, MOCKED])
+    # A call forwarded to the backend that answered 4xx (a wrong API key, a
+    # bad body): not a success, not the backend failing either. API
+    # Management's analytics counts these apart too.
+    CLIENT_ERROR = pipeline.CLIENT_ERROR
     # Refused because the rate limit and quota could not be checked (Redis
     # down, GATEWAY_COUNTERS_FAIL_OPEN off).
     UNAVAILABLE = pipeline.UNAVAILABLE
@@ -54,6 +58,7 @@ class Call(models.Model):
     UNCOUNTED = (THROTTLED, QUOTA, UNAVAILABLE)
     OUTCOMES = [
         (SUCCESS, "Success"),
+        (CLIENT_ERROR, "Client error"),
         (UNAUTHORIZED, "Unauthorized"),
         (THROTTLED, "Throttled"),
         (QUOTA, "Over quota"),
@@ -103,3 +108,8 @@ class Call(models.Model):
 
     def __str__(self) -> str:
         return f"{self.method} {self.path} → {self.status}"
+
+    @classmethod
+    def outcome_of(cls, backend_status: int) -> str:
+        """The outcome of a call the gateway forwarded, from the backend's status."""
+        return pipeline.outcome_of(backend_status)

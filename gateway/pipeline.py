@@ -46,6 +46,8 @@ SUCCESS, UNAUTHORIZED, THROTTLED, QUOTA, NO_MATCH, BACKEND_ERROR, BAD_REQUEST, U
     "bad_request",
     "unavailable",
 )
+# A call forwarded to the backend that answered 4xx (see Call.CLIENT_ERROR).
+CLIENT_ERROR = "client_error"
 
 MISSING_KEY = "Access denied due to missing subscription key. Make sure to include subscription key when making requests to an API."
 INVALID_KEY = (
@@ -480,9 +482,14 @@ def response_headers(upstream: Upstream, config: Config) -> list[tuple[str, str]
     return headers
 
 
-def _outcome(status: int) -> str:
-    # The gateway did its job; a backend's own 4xx is still a forwarded call.
-    return BACKEND_ERROR if status >= 500 else SUCCESS
+def outcome_of(status: int) -> str:
+    """A forwarded call's outcome from the backend's status: a backend's own
+    4xx is a client error (Call.outcome_of is this)."""
+    if status >= 500:
+        return BACKEND_ERROR
+    if status >= 400:
+        return CLIENT_ERROR
+    return SUCCESS
 
 
 class BrokenStream(Exception):
@@ -580,7 +587,7 @@ async def handle(incoming: Incoming, ports: Ports) -> Answer:
                 upstream = await forward(trip, ports, config)
                 result = await answer(trip, upstream, config)
                 result = await ports.outbound(trip, result)
-            outcome = _outcome(result.status)
+            outcome = outcome_of(result.status)
         except Refused as refused:
             result, outcome = refusal_answer(refused), refused.refusal.outcome
             result = await ports.on_error(trip, result)

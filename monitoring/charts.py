@@ -25,11 +25,12 @@ OUTCOME_COLOURS = {
     "no_match": "#999999",
     "backend_error": "#D55E00",
     "bad_request": "#F0E442",
-    "cached": "#0072B2",
-    "mocked": "#7FB3D5",
+    "client_error": "#0072B2",
+    "unavailable": "#000000",
+    "cached": "#44AA99",
+    "mocked": "#88CCEE",
     "refused": "#882255",
-    "policy_error": "#000000",
-    "unavailable": "#6B6B6B",
+    "policy_error": "#332288",
 }
 LINE_STYLES = [("#0072B2", ""), ("#D55E00", ""), ("#0072B2", "6 4"), ("#D55E00", "6 4")]
 
