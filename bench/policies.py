@@ -110,6 +110,8 @@ def main() -> None:
         for backend in backends:
             backend.terminate()
             backend.wait(timeout=10)
+    sys.stdout.flush()
+    os._exit(0)  # the gateway's loop thread and its pooled connections end with the process
 
 
 def run(args, backend_url: str, slow_url: str) -> None:
@@ -203,8 +205,6 @@ def run(args, backend_url: str, slow_url: str) -> None:
     label = f"backend answering in {args.backend_ms:g} ms"
     print(f"{label:34}{med['slow hit']:>14.0f}{med['slow']:>16.0f}{med['slow'] / med['slow hit']:>9.1f}x")
     print(f"calls recorded as cached: {cached}")
-    sys.stdout.flush()
-    os._exit(0)  # the gateway's loop thread and its pooled connections end with the process
 
 
 if __name__ == "__main__":
