@@ -169,5 +169,9 @@ def test_the_console_after_send_has_no_serious_violations_and_fits_a_phone(brows
             "([x, y]) => document.elementFromPoint(x, y).closest('button.send') !== null",
             [box["x"] + box["width"] / 2, box["y"] + box["height"] / 2],
         )
+        # The operation list is one click away on a phone too, and fits.
+        page.get_by_text("All operations").click()
+        assert page.get_by_role("navigation", name=f"Operations of {api.name}").get_by_role("link").count() == 5
+        assert_fits(page)
     finally:
         page.context.close()

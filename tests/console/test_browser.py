@@ -197,3 +197,20 @@ def test_reload_back_and_forward_keep_the_last_request_and_answer_without_sendin
     page.go_forward()
     page.get_by_role("heading", name="BES Status", level=1).wait_for()
     assert Call.objects.count() == 1  # shown again from the history, never re-sent
+
+
+def test_the_code_follows_the_language_picked_and_copies_as_shown(live_server, page, live_demo, alice, client):
+    api, service = live_demo
+    subscribe(alice, api)
+    log_in(page, client, live_server, alice)
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
+    page.goto(f"{live_server.url}{api.operations.get(display_name='RRS Execute').get_absolute_url()}")
+    page.get_by_label("Authorization value").fill(f"Bearer {service.primary_key}")
+    page.get_by_label("Code", exact=True).select_option(label="Python (requests)")
+    code = page.locator(".snippet-code")
+    page.wait_for_function("() => document.querySelector('.snippet-code').textContent.startsWith('import requests')")
+    assert f"'Authorization': 'Bearer ••••••••{service.primary_key[-4:]}'" in code.inner_text()
+    assert code.locator("span").count() > 10  # highlighted by Pygments
+    page.get_by_role("button", name="Copy").click()
+    page.get_by_text("Copied.").wait_for()
+    assert page.evaluate("navigator.clipboard.readText()") == code.text_content()
