@@ -7,8 +7,11 @@ page, and the list of pages in one place so a new page is one more line.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.conf import settings as django_settings
+from django.utils import timezone
 
 from gateway.models import Call, Subscription
 from tests.a11y import DESKTOP, PHONE, assert_accessible, assert_fits
@@ -61,6 +64,11 @@ PAGES = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def fast_passwords(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def site(live_server, settings, admin_user, alice):
     """The demo, alice subscribed to Starter, and one recorded call."""
@@ -76,18 +84,30 @@ def site(live_server, settings, admin_user, alice):
     subscription = Subscription.objects.create(
         user=alice, product=api.products.get(slug="starter"), name="Tests", state=Subscription.ACTIVE
     )
-    call = Call.objects.create(
-        subscription=subscription,
-        user=alice,
-        api=api,
-        method="POST",
-        path="/x",
-        status=401,
-        outcome=Call.SUCCESS,
-        total_ms=12,
-        request_id="r1",
-    )
-    return api, service, call
+    # A few hours of calls, so that monitoring draws its charts and tables.
+    now = timezone.now()
+    operation = api.operations.get(display_name="RRS Execute")
+    outcomes = [(200, Call.SUCCESS)] * 6 + [(401, Call.UNAUTHORIZED), (429, Call.THROTTLED), (502, Call.BACKEND_ERROR)]
+    calls = [
+        Call(
+            created=now - timedelta(minutes=7 * i),
+            request_id=f"r{i}",
+            api=api,
+            operation=operation,
+            product=subscription.product,
+            subscription=subscription,
+            user=alice,
+            method="POST",
+            path=f"/gateway/{api.path}/workspaces/ws/services/svc/execute",
+            status=outcomes[i % len(outcomes)][0],
+            outcome=outcomes[i % len(outcomes)][1],
+            total_ms=20 + (i * 37) % 180,
+            backend_ms=10 + (i * 37) % 150,
+        )
+        for i in range(40)
+    ]
+    Call.objects.bulk_create(calls)
+    return api, service, Call.objects.order_by("created").last()
 
 
 def open_as(browser, client, live_server, user, viewport):
