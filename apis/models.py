@@ -8,6 +8,8 @@ carry the limits the gateway enforces.
 
 from __future__ import annotations
 
+import json
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
@@ -153,6 +155,26 @@ class Api(models.Model):
     @property
     def gateway_url(self) -> str:
         return f"{settings.GATEWAY_URL}/{self.path}"
+
+    def operation_groups(self, operations) -> list[tuple[dict, list[Operation]]]:
+        """Operations grouped by tag: the API's tags in their order, then tags
+        only operations name, then the untagged ones ({"name": ""}). An
+        operation with two tags is listed under both, as OpenAPI tools do."""
+        declared = (
+            [t for t in self.tags if isinstance(t, dict) and t.get("name")] if isinstance(self.tags, list) else []
+        )
+        groups: dict[str, tuple[dict, list]] = {str(t["name"]): (t, []) for t in declared}
+        untagged: list[Operation] = []
+        for op in operations:
+            names = [str(n) for n in op.tags if n] if isinstance(op.tags, list) else []
+            for name in dict.fromkeys(names):
+                groups.setdefault(name, ({"name": name}, []))[1].append(op)
+            if not names:
+                untagged.append(op)
+        out = [(tag, ops) for tag, ops in groups.values() if ops]
+        if untagged:
+            out.append(({"name": ""}, untagged))
+        return out
 
 
 class Operation(models.Model):
@@ -333,6 +355,41 @@ class Representation(models.Model):
 
     def __str__(self) -> str:
         return self.content_type
+
+    def example_bodies(self) -> list[dict]:
+        """The examples as body texts, in order: the named ones, else the one example body.
+
+        [{"name", "summary", "description", "body"}]; the first is the one to start from.
+        """
+        named = self.examples if isinstance(self.examples, dict) else {}
+        out = []
+        for name, example in named.items():
+            if not isinstance(example, dict) or "value" not in example:
+                continue  # an externalValue, which the portal does not fetch
+            value = example["value"]
+            body = value if isinstance(value, str) else json.dumps(value, indent=2, ensure_ascii=False)
+            out.append(
+                {
+                    "name": str(name),
+                    "summary": str(example.get("summary") or name),
+                    "description": str(example.get("description") or ""),
+                    "body": body,
+                }
+            )
+        # The example body is the default an admin may have edited: first,
+        # unless it is one of the named examples already.
+        if self.example and not any(same_body(self.example, e["body"]) for e in out):
+            out.insert(0, {"name": "example", "summary": "Example", "description": "", "body": self.example})
+        return out
+
+
+def same_body(a: str, b: str) -> bool:
+    if a.strip() == b.strip():
+        return True
+    try:
+        return json.loads(a) == json.loads(b)
+    except ValueError:
+        return False
 
 
 class RequestRepresentation(Representation):

@@ -263,3 +263,36 @@ def tree(
 def count(node: Node) -> int:
     """How many nodes a tree holds (for tests and benchmarks)."""
     return 1 + sum(count(c) for c in node.children) + sum(count(a) for _, alts in node.alternatives for a in alts)
+
+
+@dataclass
+class Row:
+    """One step of a tree laid out flat, so a template renders it in one loop
+    (a recursive include per node costs more than the whole page may take)."""
+
+    kind: str  # "open", "leaf", "close", "alts", "end-alts"
+    node: Node | None = None
+    depth: int = 0
+    label: str = ""
+
+
+def rows(node: Node, open_depth: int = 1) -> list[Row]:
+    """The tree as rows; nodes down to open_depth start unfolded."""
+    out: list[Row] = []
+
+    def walk(n: Node, depth: int) -> None:
+        if not n.expandable:
+            out.append(Row("leaf", n, depth))
+            return
+        out.append(Row("open", n, depth, "open" if depth < open_depth else ""))
+        for c in n.children:
+            walk(c, depth + 1)
+        for label, options in n.alternatives:
+            out.append(Row("alts", depth=depth, label=label))
+            for option in options:
+                walk(option, depth + 1)
+            out.append(Row("end-alts"))
+        out.append(Row("close", n, depth))
+
+    walk(node, 0)
+    return out

@@ -14,6 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_safe
 
+from apis import schemas
 from apis.models import Api, Operation, Parameter, Product
 
 
@@ -69,11 +70,21 @@ def api_list(request: HttpRequest) -> HttpResponse:
 @require_safe
 def api_detail(request: HttpRequest, api_slug: str) -> HttpResponse:
     api = get_object_or_404(_apis(request).prefetch_related("products"), slug=api_slug)
-    operations = api.operations.all()
-    products = [p for p in api.products.all() if p.published or request.user.is_staff]
-    return render(
-        request, "apis/api_detail.html", {"api": api, "operations": operations, "products": products, "nav": "apis"}
+    # Only the columns the list shows: an imported API's descriptions can be long.
+    operations = list(
+        api.operations.only(
+            "id", "api_id", "slug", "method", "url_template", "display_name", "order", "tags", "deprecated"
+        )
     )
+    products = [p for p in api.products.all() if p.published or request.user.is_staff]
+    ctx = {
+        "api": api,
+        "operations": operations,
+        "groups": api.operation_groups(operations),
+        "products": products,
+        "nav": "apis",
+    }
+    return render(request, "apis/api_detail.html", ctx)
 
 
 @require_safe
@@ -87,8 +98,10 @@ def operation_detail(request: HttpRequest, api_slug: str, operation_slug: str) -
         slug=operation_slug,
     )
     # The sidebar lists the API's other operations; only the columns it shows.
-    siblings = api.operations.only("id", "api_id", "slug", "method", "display_name", "order")
+    siblings = api.operations.only("id", "api_id", "slug", "method", "display_name", "order", "deprecated")
     params = list(operation.parameters.all())
+    for p in params:
+        p.node = schemas.tree(p.schema, api.components, max_nodes=20)
     ctx = {
         "api": api,
         "operation": operation,
@@ -97,9 +110,46 @@ def operation_detail(request: HttpRequest, api_slug: str, operation_slug: str) -
         "query_params": [p for p in params if p.location == Parameter.QUERY],
         "header_params": [p for p in params if p.location == Parameter.HEADER],
         "products": [p for p in api.products.all() if p.published or request.user.is_staff],
+        "bodies": [body_docs(r, api.components, f"req{i}") for i, r in enumerate(operation.representations.all())],
+        "responses": response_docs(operation, api.components),
         "nav": "apis",
     }
     return render(request, "apis/operation_detail.html", ctx)
+
+
+def body_docs(rep, components: dict, prefix: str) -> dict:
+    """A body's schema tree and examples, built once for the page."""
+    return {
+        "rep": rep,
+        "prefix": prefix,
+        "tree": schemas.tree(rep.schema, components, prefix=prefix),
+        "examples": rep.example_bodies(),
+    }
+
+
+def response_docs(operation: Operation, components: dict) -> list[dict]:
+    out = []
+    for resp in operation.responses.all():
+        headers = resp.headers if isinstance(resp.headers, dict) else {}
+        out.append(
+            {
+                "response": resp,
+                "headers": [
+                    {
+                        "name": name,
+                        "description": (h or {}).get("description", ""),
+                        "required": (h or {}).get("required") is True,
+                        "node": schemas.tree((h or {}).get("schema"), components, max_nodes=20),
+                    }
+                    for name, h in headers.items()
+                ],
+                "bodies": [
+                    body_docs(r, components, f"resp{resp.status_code}-{i}")
+                    for i, r in enumerate(resp.representations.all())
+                ],
+            }
+        )
+    return out
 
 
 PRODUCT_CARD_APIS = 8

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from django import template
 
+from apis import schemas
+
 register = template.Library()
 
 UNITS = [(7 * 86400, "week"), (86400, "day"), (3600, "hour"), (60, "minute"), (1, "second")]
@@ -22,3 +24,9 @@ def period(seconds: int | None) -> str:
 @register.inclusion_tag("apis/partials/limits.html")
 def limits(product) -> dict:
     return {"product": product}
+
+
+@register.inclusion_tag("apis/partials/schema.html")
+def schema_tree(node, title: str = "Schema") -> dict:
+    """{% schema_tree node %}: a schema tree (apis.schemas.tree) as nested <details>."""
+    return {"rows": schemas.rows(node) if node else [], "title": title}
