@@ -17,7 +17,7 @@ from django.db import models, transaction
 from django.urls import reverse
 from django.utils.text import slugify
 
-from apis import urltemplate
+from apis import schemas, urltemplate
 
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE"]
 
@@ -332,7 +332,25 @@ class Parameter(models.Model):
 
     @property
     def choices(self) -> list[str]:
-        return [line.strip() for line in self.allowed_values.splitlines() if line.strip()]
+        """The allowed values: typed by an admin, else the schema's enum."""
+        typed = [line.strip() for line in self.allowed_values.splitlines() if line.strip()]
+        if typed:
+            return typed
+        enum = self.value_schema.get("enum")
+        return [schemas.show(v) for v in enum if v is not None] if isinstance(enum, list) else []
+
+    @property
+    def value_schema(self) -> dict:
+        """The schema a value is checked against: the stored one (a reference
+        resolved), else the simple type an admin picked."""
+        schema = self.schema if isinstance(self.schema, dict) else {}
+        if "$ref" in schema:
+            schema = schemas.resolve(schema["$ref"], self.operation.api.components) or {}
+        return schema or {"type": self.type}
+
+    def value_problem(self, text: str) -> str:
+        """What is wrong with a value typed for this parameter, or ''."""
+        return schemas.value_problem(text, self.value_schema, self.choices)
 
     def clean(self) -> None:
         if self.location == self.HEADER:

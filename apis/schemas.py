@@ -13,7 +13,9 @@ generator (apis/samples.py): one reading of a schema for both.
 
 from __future__ import annotations
 
+import datetime
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
@@ -296,3 +298,66 @@ def rows(node: Node, open_depth: int = 1) -> list[Row]:
 
     walk(node, 0)
     return out
+
+
+INTEGER_RE = re.compile(r"[+-]?[0-9]+\Z")
+NUMBER_RE = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?\Z")
+DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
+DATE_TIME_RE = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?([Zz]|[+-][0-9]{2}:[0-9]{2})\Z"
+)
+
+
+def value_problem(text: str, schema: dict, choices: list[str] = ()) -> str:
+    """What is wrong with a parameter's text value for its schema, or "".
+
+    A parameter travels as text; this checks the text reads as the schema's
+    type (integer, number, boolean) and format (date, date-time), and is one
+    of the allowed values when there are some. An empty value is for the
+    required check to judge.
+    """
+    if text == "" or not isinstance(schema, dict):
+        return ""
+    if choices and text not in choices:
+        return "Choose one of: " + ", ".join(choices[:MAX_ENUM]) + "."
+    types, _ = types_of(schema)
+    fmt = schema.get("format")
+    if types and "string" not in types:
+        if "integer" in types and INTEGER_RE.match(text):
+            return bound_problem(int(text), schema)
+        if "number" in types and NUMBER_RE.match(text):
+            return bound_problem(float(text), schema)
+        if "boolean" in types and text in ("true", "false"):
+            return ""
+        if types == ["integer"]:
+            return "Enter a whole number, such as 42."
+        if types == ["number"] or types == ["integer", "number"]:
+            return "Enter a number, such as 4.2."
+        if types == ["boolean"]:
+            return "Enter true or false."
+        return ""
+    if fmt == "date" and not (DATE_RE.match(text) and parses(text, date=True)):
+        return "Enter a date as YYYY-MM-DD, such as 2024-05-17."
+    if fmt == "date-time" and not (DATE_TIME_RE.match(text) and parses(text, date=False)):
+        return "Enter a date and time with its offset, such as 2024-05-17T09:30:00Z."
+    return ""
+
+
+def bound_problem(value: float, schema: dict) -> str:
+    low, high = schema.get("minimum"), schema.get("maximum")
+    if isinstance(low, (int, float)) and not isinstance(low, bool) and value < low:
+        return f"At least {low}."
+    if isinstance(high, (int, float)) and not isinstance(high, bool) and value > high:
+        return f"At most {high}."
+    return ""
+
+
+def parses(text: str, *, date: bool) -> bool:
+    try:
+        if date:
+            datetime.date.fromisoformat(text)
+        else:
+            datetime.datetime.fromisoformat(text.replace("z", "Z"))
+    except ValueError:
+        return False
+    return True

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from django.http import QueryDict
 
-from apis import urltemplate
+from apis import samples, urltemplate
 from apis.models import Operation, Parameter
 from console import build
 from console.models import SavedValues
@@ -26,6 +26,7 @@ class State:
     headers: list[tuple[str, str]] = field(default_factory=list)
     subscription: str = ""  # "<subscription id>:primary|secondary", or ""
     rep: int = 0
+    example: int = 0  # which of the representation's bodies (console.forms.body_choices)
     body: str = ""
     reveal: bool = False
 
@@ -44,6 +45,7 @@ class State:
             "headers": build.redact_headers(self.headers),
             "subscription": self.subscription,
             "rep": self.rep,
+            "example": self.example,
             "body": self.body,
         }
 
@@ -56,6 +58,31 @@ def parse_template(text: str) -> urltemplate.UrlTemplate:
 
 def representations(operation: Operation) -> list:
     return list(operation.representations.all())
+
+
+def index(value) -> int:
+    """A picker's position from the form; anything else is the first."""
+    try:
+        return max(int(value or 0), 0)
+    except (TypeError, ValueError):
+        return 0
+
+
+def body_choices(operation: Operation, rep) -> list[dict]:
+    """What the example picker offers for a representation: its examples,
+    then a body generated from its schema ({"summary", "body"} each)."""
+    choices = rep.example_bodies()
+    if rep.schema:
+        generated = build.sample_text(samples.sample(rep.schema, operation.api.components), rep.content_type)
+        if generated:
+            choices.append({"name": "generated", "summary": "Generated from the schema", "body": generated})
+    return choices
+
+
+def body_of(operation: Operation, rep, position: int) -> str:
+    """The body to start from: the chosen example, else the first, else ''."""
+    choices = body_choices(operation, rep)
+    return choices[min(position, len(choices) - 1)]["body"] if choices else ""
 
 
 def header_params(operation: Operation) -> list[Parameter]:
@@ -90,7 +117,7 @@ def initial(operation: Operation, user) -> State:
     state.subscription = saved.get("subscription", "") if saved.get("subscription") in options else ""
     if not saved and options:
         state.subscription = preferred_subscription(user, operation) or options[0]
-    state.body = reps[0].example if reps else ""
+    state.body = body_of(operation, reps[0], 0) if reps else ""
     return state
 
 
@@ -103,10 +130,8 @@ def from_post(operation: Operation, data: QueryDict) -> State:
     state.extra_query = list(zip(data.getlist("q_name"), data.getlist("q_value"), strict=False))
     state.headers = list(zip(data.getlist("h_name"), data.getlist("h_value"), strict=False))
     state.subscription = data.get("subscription", "")
-    try:
-        state.rep = max(int(data.get("rep", 0)), 0)
-    except ValueError:
-        state.rep = 0
+    state.rep = index(data.get("rep", 0))
+    state.example = index(data.get("example", 0))
     state.body = data.get("body", "").replace("\r\n", "\n")
     state.reveal = data.get("reveal") == "on"
     return state
@@ -127,7 +152,8 @@ def from_history(send, user) -> State:
         extra_query=[tuple(p) for p in form.get("extra_query", [])],  # type: ignore[misc]
         headers=headers,
         subscription=form.get("subscription", ""),
-        rep=int(form.get("rep", 0) or 0),
+        rep=index(form.get("rep", 0)),
+        example=index(form.get("example", 0)),
         body=form.get("body", ""),
     )
 
@@ -179,4 +205,6 @@ def build_request(operation: Operation, state: State, user) -> build.BuiltReques
         required={p.name for p in params if p.location != Parameter.HEADER and p.required},
         header_params={p.name.lower(): p.required for p in params if p.location == Parameter.HEADER},
         data=to_input(state, resolve_key(user, state.subscription)),
+        checks={p.name.lower() if p.location == Parameter.HEADER else p.name: p.value_problem for p in params},
+        query_params=[p.name for p in params if p.location == Parameter.QUERY],
     )
