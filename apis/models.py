@@ -87,6 +87,11 @@ class Product(models.Model):
         return bool(self.quota_calls is not None and self.quota_period)
 
 
+# Api.schema_components: (pk, updated) -> parsed components, oldest first.
+COMPONENTS_CACHE_SIZE = 16
+_components_cache: dict[tuple, dict] = {}
+
+
 class ApiQuerySet(models.QuerySet):
     def visible_to(self, user) -> ApiQuerySet:
         if user.is_staff:
@@ -155,6 +160,23 @@ class Api(models.Model):
     @property
     def gateway_url(self) -> str:
         return f"{settings.GATEWAY_URL}/{self.path}"
+
+    def schema_components(self) -> dict:
+        """The components, parsed once per process for each saved version of the API.
+
+        An imported API's components can be half a megabyte of JSON, and every
+        operation page needs them: pages load the API with
+        .defer("components") and ask here. The cache is checked against
+        `updated` (read with the row), which every save moves on, so a process
+        never shows components another one has replaced."""
+        key = (self.pk, self.updated)
+        components = _components_cache.get(key)
+        if components is None:
+            components = self.components if isinstance(self.components, dict) else {}
+            if len(_components_cache) >= COMPONENTS_CACHE_SIZE:
+                _components_cache.pop(next(iter(_components_cache)))
+            _components_cache[key] = components
+        return components
 
     def operation_groups(self, operations) -> list[tuple[dict, list[Operation]]]:
         """Operations grouped by tag: the API's tags in their order, then tags
@@ -350,7 +372,7 @@ class Parameter(models.Model):
         resolved), else the simple type an admin picked."""
         schema = self.schema if isinstance(self.schema, dict) else {}
         if "$ref" in schema:
-            schema = schemas.resolve(schema["$ref"], self.operation.api.components) or {}
+            schema = schemas.resolve(schema["$ref"], self.operation.api.schema_components()) or {}
         return schema or {"type": self.type}
 
     def value_problem(self, text: str) -> str:

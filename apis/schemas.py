@@ -269,8 +269,7 @@ def count(node: Node) -> int:
 
 @dataclass
 class Row:
-    """One step of a tree laid out flat, so a template renders it in one loop
-    (a recursive include per node costs more than the whole page may take)."""
+    """One step of a tree laid out flat, so that it renders in one loop, without recursion."""
 
     kind: str  # "open", "leaf", "close", "alts", "end-alts"
     node: Node | None = None

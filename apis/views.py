@@ -69,7 +69,7 @@ def api_list(request: HttpRequest) -> HttpResponse:
 
 @require_safe
 def api_detail(request: HttpRequest, api_slug: str) -> HttpResponse:
-    api = get_object_or_404(_apis(request).prefetch_related("products"), slug=api_slug)
+    api = get_object_or_404(_apis(request).defer("components").prefetch_related("products"), slug=api_slug)
     # Only the columns the list shows: an imported API's descriptions can be long.
     operations = list(
         api.operations.only(
@@ -89,19 +89,19 @@ def api_detail(request: HttpRequest, api_slug: str) -> HttpResponse:
 
 @require_safe
 def operation_detail(request: HttpRequest, api_slug: str, operation_slug: str) -> HttpResponse:
-    api = get_object_or_404(_apis(request).prefetch_related("products"), slug=api_slug)
+    api = get_object_or_404(_apis(request).defer("components").prefetch_related("products"), slug=api_slug)
+    components = api.schema_components()
     operation = get_object_or_404(
-        Operation.objects.select_related("api").prefetch_related(
-            "parameters", "representations", "responses__representations"
-        ),
+        Operation.objects.prefetch_related("parameters", "representations", "responses__representations"),
         api=api,
         slug=operation_slug,
     )
+    operation.api = api  # loaded once: an imported API's components can be large
     # The sidebar lists the API's other operations; only the columns it shows.
     siblings = api.operations.only("id", "api_id", "slug", "method", "display_name", "order", "deprecated")
     params = list(operation.parameters.all())
     for p in params:
-        p.node = schemas.tree(p.schema, api.components, max_nodes=20)
+        p.node = schemas.tree(p.schema, components, max_nodes=20)
     ctx = {
         "api": api,
         "operation": operation,
@@ -110,8 +110,8 @@ def operation_detail(request: HttpRequest, api_slug: str, operation_slug: str) -
         "query_params": [p for p in params if p.location == Parameter.QUERY],
         "header_params": [p for p in params if p.location == Parameter.HEADER],
         "products": [p for p in api.products.all() if p.published or request.user.is_staff],
-        "bodies": [body_docs(r, api.components, f"req{i}") for i, r in enumerate(operation.representations.all())],
-        "responses": response_docs(operation, api.components),
+        "bodies": [body_docs(r, components, f"req{i}") for i, r in enumerate(operation.representations.all())],
+        "responses": response_docs(operation, components),
         "nav": "apis",
     }
     return render(request, "apis/operation_detail.html", ctx)

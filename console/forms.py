@@ -71,11 +71,15 @@ def index(value) -> int:
 def body_choices(operation: Operation, rep) -> list[dict]:
     """What the example picker offers for a representation: its examples,
     then a body generated from its schema ({"summary", "body"} each)."""
+    if hasattr(rep, "body_choices"):  # made once per request: the form and the picker both ask
+        return rep.body_choices
     choices = rep.example_bodies()
     if rep.schema:
-        generated = build.sample_text(samples.sample(rep.schema, operation.api.components), rep.content_type)
+        value = samples.sample(rep.schema, operation.api.schema_components())
+        generated = build.sample_text(value, rep.content_type)
         if generated:
             choices.append({"name": "generated", "summary": "Generated from the schema", "body": generated})
+    rep.body_choices = choices
     return choices
 
 

@@ -31,7 +31,9 @@ REQUEST_ID_HEADERS = ("X-Portico-Request-Id", "X-Request-Id", "Request-Id")
 def get_operation(request: HttpRequest, operation_id: int) -> Operation:
     """The operation if the developer may use its console, else a 404."""
     operation = get_object_or_404(
-        Operation.objects.select_related("api").prefetch_related("parameters"), pk=operation_id
+        # The components are read through Api.schema_components, cached per process.
+        Operation.objects.select_related("api").defer("api__components").prefetch_related("parameters"),
+        pk=operation_id,
     )
     if not (operation.api.published or request.user.is_staff):  # as Api.objects.visible_to
         raise Http404("No such operation.")

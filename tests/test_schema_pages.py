@@ -139,3 +139,14 @@ def test_the_api_and_operation_pages_run_as_many_queries_for_a_large_api_as_for_
     add.representations.create(content_type="application/xml", schema=petstore.ref("Pet"))
     assert queries(client, store.get_absolute_url()) == small_api
     assert queries(client, add.get_absolute_url()) == small_op
+
+
+def test_an_operation_page_shows_the_components_of_the_apis_current_version(client, store):
+    op = store.operations.get(key="addPet")
+    assert "The pet&#x27;s name." in client.get(op.get_absolute_url()).text
+    store.components = {
+        "schemas": {**petstore.COMPONENTS["schemas"], "Pet": {"type": "object", "description": "Renamed pet"}}
+    }
+    store.save()
+    r = client.get(op.get_absolute_url())
+    assert "Renamed pet" in r.text and "The pet&#x27;s name." not in r.text
