@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from apis.schemas import resolve, types_of
+from apis.schemas import ref_name, resolve, types_of
 
 MAX_DEPTH = 10
 MAX_NODES = 500
@@ -70,13 +70,22 @@ class Generator:
             target = resolve(ref, self.components)
             if target is None:
                 return None
+            siblings = schema_without(schema, "$ref")
+            if set(siblings) - ANNOTATIONS:
+                # Properties or constraints beside a reference add to it (3.1): both apply.
+                return self.all_of({"allOf": [{"$ref": ref}, siblings]}, depth, open_refs)
             open_refs = open_refs | {ref}
-            schema = {**target, **{k: v for k, v in schema.items() if k != "$ref"}}
-        for keyword in ("const", "default", "example"):
-            if keyword in schema:
-                return schema[keyword]
-        if isinstance(schema.get("examples"), list) and schema["examples"]:
-            return schema["examples"][0]
+            schema = {**target, **siblings}
+        if "const" in schema:
+            return schema["const"]
+        # A document's default or example is used when it fits (some give an
+        # example outside their own enum, or a null default for an array).
+        given = [schema[k] for k in ("default", "example") if k in schema]
+        if isinstance(schema.get("examples"), list):
+            given += schema["examples"][:1]
+        for value in given:
+            if fits(value, schema):
+                return value
         if isinstance(schema.get("enum"), list) and schema["enum"]:
             return schema["enum"][0]
         if "allOf" in schema and isinstance(schema["allOf"], list):
@@ -85,10 +94,13 @@ class Generator:
             options = schema.get(keyword)
             if isinstance(options, list) and options:
                 # The first alternative that can be made (a circular one cannot).
+                rest = {k: v for k, v in schema.items() if k not in (keyword, "discriminator")}
                 for option in options:
-                    made = self.value({**schema_without(schema, keyword), **as_dict(option)}, depth, open_refs)
+                    # What sits beside the alternatives applies to each of them.
+                    both = {"allOf": [option, rest]} if set(rest) - ANNOTATIONS else as_dict(option)
+                    made = self.value(both, depth, open_refs)
                     if made is not OMIT:
-                        return made
+                        return discriminated(made, schema.get("discriminator"), as_dict(option))
                 return OMIT
         types, nullable = types_of(schema)
         kind = types[0] if types else ""
@@ -160,6 +172,59 @@ class Generator:
         if kind == "string" or fmt in FORMATS:
             return string(schema)
         return None
+
+
+# Keywords that describe a schema without constraining it.
+ANNOTATIONS = {
+    "title",
+    "description",
+    "summary",
+    "example",
+    "examples",
+    "default",
+    "deprecated",
+    "readOnly",
+    "writeOnly",
+    "nullable",
+    "externalDocs",
+    "xml",
+    "$comment",
+}
+JSON_TYPES = {
+    "string": (str,),
+    "integer": (int,),
+    "number": (int, float),
+    "boolean": (bool,),
+    "object": (dict,),
+    "array": (list,),
+}
+
+
+def fits(value: Any, schema: dict) -> bool:
+    """Whether a given value has the schema's type and is in its enum (a quick check, not validation)."""
+    enum = schema.get("enum")
+    if isinstance(enum, list) and value not in enum:
+        return False
+    types, nullable = types_of(schema)
+    if value is None:
+        return nullable or not types
+    if isinstance(value, bool) and "boolean" not in types:
+        return not types
+    return not types or any(isinstance(value, JSON_TYPES.get(t, ())) for t in types)
+
+
+def discriminated(value: Any, discriminator: Any, option: dict) -> Any:
+    """An object made from one of several alternatives names it in the
+    discriminator property, as OpenAPI readers pick the alternative by it."""
+    if not isinstance(value, dict) or not isinstance(discriminator, dict) or "$ref" not in option:
+        return value
+    name = discriminator.get("propertyName")
+    if not isinstance(name, str):
+        return value
+    mapping = discriminator.get("mapping") if isinstance(discriminator.get("mapping"), dict) else {}
+    ref = option["$ref"]
+    label = next((k for k, v in mapping.items() if v == ref), None) or ref_name(ref)
+    return {**value, name: label}
 
 
 def schema_without(schema: dict, keyword: str) -> dict:

@@ -84,3 +84,22 @@ def test_nullable_and_untyped_schemas():
     assert sample({"type": "array", "items": {"type": "boolean"}, "minItems": 2}, {}) == [True, True]
     assert sample({"type": "object", "additionalProperties": {"type": "string"}}, {}) == {}
     assert sample(ref("Missing"), COMPONENTS) is None
+
+
+def test_a_default_or_example_that_does_not_fit_the_schema_is_not_used():
+    assert sample({"type": "string", "enum": ["a", "b"], "example": "Choose..."}, {}) == "a"
+    assert sample({"type": "array", "items": {"type": "string"}, "default": None}, {}) == ["string"]
+    assert sample({"type": ["array", "null"], "default": None}, {}) is None
+
+
+def test_one_of_with_a_discriminator_names_the_alternative_it_made():
+    components = {
+        "schemas": {
+            "Dog": {"type": "object", "required": ["kind"], "properties": {"kind": {"type": "string"}}},
+            "Cat": {"type": "object", "required": ["kind"], "properties": {"kind": {"type": "string"}}},
+        }
+    }
+    pet = {"oneOf": [ref("Dog"), ref("Cat")], "discriminator": {"propertyName": "kind"}}
+    assert sample(pet, components) == {"kind": "Dog"}
+    pet["discriminator"]["mapping"] = {"dog": "#/components/schemas/Dog"}
+    assert sample(pet, components) == {"kind": "dog"}
