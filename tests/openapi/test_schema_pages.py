@@ -39,8 +39,10 @@ DOCUMENTS = [
 ]
 
 
-# schema-types.json's quirks on purpose: allOf a string and an integer, which nothing satisfies.
-UNSATISFIABLE = {"quirks_entirelyIncompatibleAllOf", "quirks_incompatibleNestedAllOf"}
+# schema-types.json's "incompatible" quirks, on purpose: allOf a string and
+# an integer, which nothing satisfies.
+def unsatisfiable(key: str) -> bool:
+    return key.startswith("quirks_") and "incompatible" in key.lower()
 
 
 def imported(name: str) -> Api:
@@ -87,7 +89,7 @@ def test_a_body_generated_from_each_request_schema_is_valid_against_it(name):
     api = imported(name)
     checked = 0
     for rep in RequestRepresentation.objects.filter(operation__api=api).exclude(schema={}):
-        if not rep.content_type.endswith("json") or rep.operation.key in UNSATISFIABLE:
+        if not rep.content_type.endswith("json") or unsatisfiable(rep.operation.key):
             continue
         value = samples.sample(rep.schema, api.components)
         # Alternatives that do not exclude each other (open objects sharing
