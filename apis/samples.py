@@ -12,7 +12,9 @@ and size are bounded, so any stored schema gives a small value quickly.
 
 from __future__ import annotations
 
+import json
 from typing import Any
+from urllib.parse import urlencode
 
 from apis.schemas import ref_name, resolve, types_of
 
@@ -275,3 +277,20 @@ def sample(schema: Any, components: dict, *, direction: str = "request") -> Any:
     if made is OMIT:
         return {}
     return made
+
+
+def is_json_type(content_type: str) -> bool:
+    main = content_type.split(";")[0].strip().lower()
+    return main == "application/json" or main.endswith("+json")
+
+
+def body_text(value: Any, content_type: str) -> str:
+    """A value made from a schema as a body of a content type: JSON, or a form's fields; '' for other types."""
+    if is_json_type(content_type):
+        return json.dumps(value, indent=2, ensure_ascii=False)
+    main = content_type.split(";")[0].strip().lower()
+    if main == "application/x-www-form-urlencoded" and isinstance(value, dict):
+        return urlencode({k: v if isinstance(v, str) else json.dumps(v) for k, v in value.items()})
+    if main.startswith("text/") and isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        return str(value)
+    return ""

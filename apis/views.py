@@ -17,7 +17,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_safe
 
-from apis import openapi_export, schemas
+from apis import openapi_export, samples, schemas
 from apis.models import Api, Operation, Parameter, Product
 from console.build import KEY_HEADER
 from gateway.httputil import KEY_PARAM
@@ -122,13 +122,19 @@ def operation_detail(request: HttpRequest, api_slug: str, operation_slug: str) -
     return render(request, "apis/operation_detail.html", ctx)
 
 
-def body_docs(rep, components: dict, prefix: str) -> dict:
-    """A body's schema tree and examples, built once for the page."""
+def body_docs(rep, components: dict, prefix: str, direction: str = "request") -> dict:
+    """A body's schema tree and examples, built once for the page; without
+    examples, one generated from the schema."""
+    examples = rep.example_bodies()
+    if not examples and rep.schema:
+        text = samples.body_text(samples.sample(rep.schema, components, direction=direction), rep.content_type)
+        if text:
+            examples = [{"name": "generated", "summary": "Example generated from the schema", "body": text}]
     return {
         "rep": rep,
         "prefix": prefix,
         "tree": schemas.tree(rep.schema, components, prefix=prefix),
-        "examples": rep.example_bodies(),
+        "examples": examples,
     }
 
 
@@ -149,7 +155,7 @@ def response_docs(operation: Operation, components: dict) -> list[dict]:
                     for name, h in headers.items()
                 ],
                 "bodies": [
-                    body_docs(r, components, f"resp{resp.status_code}-{i}")
+                    body_docs(r, components, f"resp{resp.status_code}-{i}", "response")
                     for i, r in enumerate(resp.representations.all())
                 ],
             }

@@ -16,9 +16,10 @@ import re
 import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlsplit
 
 from apis import urltemplate
+from apis.samples import is_json_type
 
 TOKEN_RE = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
 # A value may hold any visible character, spaces and tabs; never CR, LF or NUL.
@@ -96,23 +97,6 @@ def json_problem(text: str) -> str:
     except json.JSONDecodeError as e:
         return f"Not valid JSON: {e.msg} at line {e.lineno}, column {e.colno}."
     return ""
-
-
-def sample_text(value: object, content_type: str) -> str:
-    """A body text for a value made from the schema: JSON, or a form's fields; '' for other types."""
-    if is_json_type(content_type):
-        return json.dumps(value, indent=2, ensure_ascii=False)
-    main = content_type.split(";")[0].strip().lower()
-    if main == "application/x-www-form-urlencoded" and isinstance(value, dict):
-        return urlencode({k: v if isinstance(v, str) else json.dumps(v) for k, v in value.items()})
-    if main.startswith("text/") and isinstance(value, (str, int, float)) and not isinstance(value, bool):
-        return str(value)
-    return ""
-
-
-def is_json_type(content_type: str) -> bool:
-    main = content_type.split(";")[0].strip().lower()
-    return main == "application/json" or main.endswith("+json")
 
 
 def build(

@@ -76,7 +76,7 @@ def body_choices(operation: Operation, rep) -> list[dict]:
     choices = rep.example_bodies()
     if rep.schema:
         value = samples.sample(rep.schema, operation.api.schema_components())
-        generated = build.sample_text(value, rep.content_type)
+        generated = samples.body_text(value, rep.content_type)
         if generated:
             choices.append({"name": "generated", "summary": "Generated from the schema", "body": generated})
     rep.body_choices = choices

@@ -41,7 +41,7 @@ def schema_html(node: schemas.Node) -> str:
     hundreds of nodes, and a template loop over them cost more than the whole
     page may take (bench/schema_pages.py)."""
     out = []
-    for row in schemas.rows(node):
+    for row in schemas.rows(node, open_depth=2):
         if row.kind == "open":
             anchor = f' id="{escape(row.node.anchor)}"' if row.node.anchor else ""
             out.append(

@@ -8,6 +8,7 @@ that writes the wrong type, misses a required property or breaks an enum fails.
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from django.db import connection
@@ -122,3 +123,14 @@ def test_the_large_document_bounds_every_tree_and_its_pages_run_the_same_queries
     biggest = sorted(ops, key=lambda op: -len(json.dumps([r.schema for r in op.representations.all()])))[:5]
     counts = {queries(client, op.get_absolute_url())[0] for op in biggest + ops[:5]}
     assert len(counts) == 1
+
+
+def test_circular_schemas_of_a_real_document_are_links_back(client):
+    api = imported("3.0/json/circular.json")
+    links = 0
+    for op in api.operations.all():
+        html = client.get(op.get_absolute_url()).content.decode()
+        links += html.count("circular: shown above")
+        for anchor in set(re.findall(r'class="schema-link" href="#([^"]+)"', html)):
+            assert f'id="{anchor}"' in html  # the link leads to the node shown above
+    assert links > 0
