@@ -3,8 +3,9 @@
 Pure Python, no Django. The value takes, in this order, the schema's const,
 default, example and first enum value; else one made for its type and format
 (a date-time that parses, an e-mail address, a UUID, a number within its
-bounds). Objects get their required properties (all of them when none is
-required); arrays one item (or minItems). A request body leaves readOnly
+bounds). Objects in a request get their required properties (all of them
+when none is required), in a response all of them; arrays one item (or
+minItems). A request body leaves readOnly
 properties out, a response writeOnly ones. Circular schemas stop where the
 reference repeats (the property is left out, an array stays empty), and depth
 and size are bounded, so any stored schema gives a small value quickly.
@@ -120,8 +121,9 @@ class Generator:
         properties = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
         required = [r for r in schema.get("required") or [] if isinstance(r, str)]
         names = [n for n in properties if n in required] + [n for n in required if n not in properties]
-        if not required:
-            names = list(properties)
+        if not required or self.skip == "writeOnly":
+            # A request needs only what is required; a response shows it all.
+            names = list(properties) + [n for n in required if n not in properties]
         out = {}
         for name in names:
             if self.left <= 0:
