@@ -14,6 +14,7 @@ from django.conf import settings as django_settings
 from django.utils import timezone
 
 from gateway.models import Call, Subscription
+from tests import petstore
 from tests.a11y import DESKTOP, PHONE, assert_accessible, assert_fits
 from tests.screenshots import screenshot
 
@@ -24,12 +25,19 @@ def operation_url(api, name="RRS Execute"):
     return api.operations.get(display_name=name).get_absolute_url()
 
 
+def petstore_url(key):
+    from apis.models import Operation
+
+    return Operation.objects.get(api__path="petstore", key=key).get_absolute_url()
+
+
 # (id, who is logged in, where: a path or a function of the demo's api, service and a call)
 PAGES = [
     ("home", None, "/"),
     ("api-list", None, "/apis/"),
     ("api-detail", None, lambda api, service, call: api.get_absolute_url()),
     ("operation-anonymous", None, lambda api, service, call: operation_url(api)),
+    ("operation-schemas", None, lambda *_: petstore_url("addPet")),
     ("product-list", None, "/products/"),
     ("product-detail", None, "/products/starter/"),
     ("login", None, "/accounts/login/"),
@@ -38,6 +46,7 @@ PAGES = [
     ("not-found", None, "/no-such-page/"),
     ("operation-console", "alice", lambda api, service, call: operation_url(api)),
     ("operation-bes", "alice", lambda api, service, call: operation_url(api, "BES Submit")),
+    ("operation-schemas-console", "alice", lambda *_: petstore_url("findPetsByStatus")),
     ("profile", "alice", "/accounts/profile/"),
     ("usage", "alice", "/monitoring/usage/"),
     ("monitoring", "boss", "/monitoring/"),
@@ -81,6 +90,7 @@ def site(live_server, settings, admin_user, alice):
     settings.GATEWAY_RECORD_ASYNC = False
     api = demo.load()
     service = ml_demo.load(api)
+    petstore.load()  # schema trees and schema-driven console fields
     subscription = Subscription.objects.create(
         user=alice, product=api.products.get(slug="starter"), name="Tests", state=Subscription.ACTIVE
     )
