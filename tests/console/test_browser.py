@@ -11,7 +11,8 @@ import json
 import pytest
 from django.conf import settings as django_settings
 
-from gateway.models import Call, Subscription
+from gateway.models import Call
+from subscriptions.models import Subscription
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
