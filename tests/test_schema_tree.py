@@ -109,3 +109,9 @@ def test_references_are_json_pointers_with_escapes():
     assert schemas.resolve("#/components/schemas/a~1b", components) == {"type": "integer"}
     assert schemas.resolve("#/components/schemas/c~0d", components) == {"type": "string"}
     assert schemas.resolve("other.yaml#/Pet", components) is None
+
+
+def test_properties_beside_a_reference_are_shown_as_both_applying():
+    node = schemas.tree({"$ref": "#/components/schemas/Tag", "required": ["name"], "properties": {"x": {}}}, COMPONENTS)
+    [(label, parts)] = node.alternatives
+    assert label == "All of" and parts[0].ref == "Tag" and [c.name for c in parts[1].children] == ["x"]
