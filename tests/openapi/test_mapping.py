@@ -157,15 +157,6 @@ def test_it_lists_callbacks_cookies_and_styles_as_warnings():
     assert "POST /post: the cookie parameter 'foo' is not imported (cookies are not supported)." in cookies
 
 
-def test_it_maps_the_2_megabyte_document(large_document):
-    plan = openapi.plan(openapi.read(large_document))
-    assert len(large_document) > 1_800_000
-    assert len(plan.operations) == 216
-    assert len({op.key for op in plan.operations}) == 216
-    assert plan.service_url == "https://tracking.api.here.com"
-    assert any("'labels' uses style 'deepObject'" in w for w in plan.warnings)
-
-
 # -- the mapping rules, on documents written here
 
 
