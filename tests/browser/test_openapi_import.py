@@ -18,6 +18,7 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
+from apis.models import Api
 from gateway.models import Call, Subscription
 from tests.openapi.conftest import EXAMPLES
 
@@ -71,17 +72,27 @@ def log_in(page, client, live_server, user) -> None:
 
 
 def import_in_admin(page, live_server, backend_url: str) -> None:
-    """The admin's part. Until the admin import page lands, the importer is called as it will be."""
-    from apis import importing
-    from apis.models import Product
+    """The admin uploads the document, reads the preview, and applies it."""
+    page.goto(f"{live_server.url}/admin/login/")
+    page.fill("#id_username", "boss")
+    page.fill("#id_password", "correct horse battery")
+    page.click("input[type=submit]")
+    page.get_by_role("link", name="APIs").first.click()
+    page.get_by_role("link", name="Import OpenAPI").click()
+    page.set_input_files("#id_file", str(PETSTORE))
+    page.fill("#id_suffix", "petstore")
+    page.fill("#id_service_url", f"{backend_url}/v2")
+    page.select_option("#id_products", label="Starter")
+    page.check("#id_publish")
+    page.get_by_role("button", name="Preview").click()
 
-    importing.import_document(
-        PETSTORE.read_bytes(),
-        suffix="petstore",
-        service_url=f"{backend_url}/v2",
-        products=[Product.objects.get(slug="starter")],
-        publish=True,
-    )
+    preview = page.locator("#import-preview")
+    preview.get_by_text("Preview: Swagger Petstore: 20 added, 0 changed, 0 removed").wait_for()
+    added = preview.locator("ul.import-added li").all_inner_texts()
+    assert len(added) == 20 and "POST /pet Add a new pet to the store" in added
+    assert not Api.objects.filter(path="petstore").exists()  # nothing written before Apply
+    preview.get_by_role("button", name="Apply").click()
+    page.get_by_text("Imported. Swagger Petstore: 20 added").wait_for()
 
 
 def test_an_imported_document_is_read_and_called_with_a_body_generated_from_its_schema(
@@ -91,6 +102,8 @@ def test_an_imported_document_is_read_and_called_with_a_body_generated_from_its_
     settings.CONSOLE_TRANSPORT = "inprocess"
     settings.GATEWAY_RECORD_ASYNC = False  # SQLite in memory: one writer at a time
     import_in_admin(page, live_server, pet_backend.url)
+    api = Api.objects.get(path="petstore")
+    assert api.published and api.service_url == f"{pet_backend.url}/v2"
 
     # A developer with a Starter key, in a browser of their own.
     Subscription.objects.create(
