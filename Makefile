@@ -59,6 +59,7 @@ bench: install-test node_modules/.installed
 	$(BIN)/python bench/rrs.py
 	$(BIN)/python bench/bes.py
 	$(BIN)/python bench/console.py
+	$(BIN)/python bench/schema_pages.py
 
 lint: install-test
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
