@@ -194,8 +194,11 @@ class Builder:
             open_refs = open_refs | {ref: node}
             schema = {**target_schema, **siblings}
             # A chain of references ($ref to a $ref) names the last one.
-            while isinstance(schema.get("$ref"), str) and schema["$ref"] not in open_refs:
+            while isinstance(schema.get("$ref"), str):
                 inner = schema["$ref"]
+                if inner in open_refs:  # a chain that comes back to itself
+                    node.link = open_refs[inner].anchor = open_refs[inner].anchor or self.anchor()
+                    return node
                 target_schema = resolve(inner, self.components)
                 if target_schema is None:
                     node.missing_ref = inner
@@ -269,7 +272,7 @@ class Builder:
                     break
                 shown.append(self.build(option, "", False, depth + 1, open_refs))
             node.alternatives.append((label, shown))
-            if not node.type and all(o.type == shown[0].type for o in shown) and shown:
+            if not node.type and shown and all(o.type == shown[0].type for o in shown):
                 node.type = shown[0].type
 
 
