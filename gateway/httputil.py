@@ -6,10 +6,15 @@ import re
 from collections.abc import Iterable
 from urllib.parse import quote, unquote, unquote_plus
 
+from subscriptions import keys
+
 # RFC 9110 7.6.1, plus Proxy-* (Proxy-Authorization, Proxy-Connection, ...).
 HOP_BY_HOP = frozenset(["connection", "keep-alive", "te", "trailer", "trailers", "transfer-encoding", "upgrade"])
-KEY_HEADER = "ocp-apim-subscription-key"
-KEY_PARAM = "subscription-key"
+# How callers send a subscription key (lowercased, as headers are compared).
+KEY_HEADER = keys.KEY_HEADER.lower()
+KEY_PARAM = keys.KEY_QUERY_PARAMETER
+# The key header's name in a WSGI environ.
+KEY_META = "HTTP_" + KEY_HEADER.upper().replace("-", "_")
 # Characters a path segment may hold unencoded (RFC 3986 pchar without '%').
 PATH_SAFE = "/!$&'()*+,;=:@-._~"
 SUFFIX_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._~-]*\Z")
