@@ -33,7 +33,7 @@ import yaml
 from openapi_spec_validator import validate as validate_spec
 from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
 
-from apis import urltemplate
+from apis import headers, urltemplate
 
 MAX_BYTES = 20 * 1024 * 1024
 # A YAML document can make a small file into a huge tree with aliases; past
@@ -46,7 +46,6 @@ PARAMETER_TYPES = ("string", "number", "integer", "boolean")
 NO_BODY = {"GET", "HEAD", "OPTIONS"}
 # What a query key may hold unencoded in a URL template (urltemplate.QUERY_LITERAL_RE).
 QUERY_KEY_SAFE = "-._~!$'()*+,;:@/?"
-HEADER_TOKEN_RE = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
 # Keywords whose values are data, not schemas or references: never walked.
 DATA_KEYWORDS = {"example", "examples", "default", "enum", "const", "x-examples"}
 
@@ -535,7 +534,7 @@ class _Mapper:
                 else:
                     planned.parameters.append(self.parameter(param, "query", label))
             elif where == "header":
-                if not HEADER_TOKEN_RE.match(pname):
+                if not headers.is_header_name(pname):
                     self.warnings.append(
                         f"{label}: the header parameter '{pname}' is not a valid header name, skipped."
                     )

@@ -179,3 +179,13 @@ def test_a_dry_run_reports_and_writes_nothing():
     report = importing.import_document(document("3.0/yaml/petstore.yaml"), dry_run=True)
     assert report.count("added") == 20
     assert not Api.objects.exists() and not Operation.objects.exists()
+
+
+def test_the_console_sends_an_optional_query_parameter_that_has_a_value(client, admin_user):
+    importing.import_document(document("3.1/json/train-travel.json"), publish=True)
+    trips = Operation.objects.get(key="get-trips")
+    client.force_login(admin_user)
+    data = {"p_origin": "a", "p_destination": "b", "p_date": "2024-02-01", "p_dogs": "true", "p_bicycles": ""}
+    html = client.post(f"/console/{trips.pk}/preview/", data, HTTP_HX_REQUEST="true").content.decode()
+    assert "/trips?origin=a&amp;destination=b&amp;date=2024-02-01&amp;dogs=true" in html
+    assert "bicycles=" not in html
