@@ -59,10 +59,12 @@ screenshots: install-test browser node_modules/.installed
 
 bench: install-test node_modules/.installed
 	$(BIN)/python bench/catalog.py
+	$(BIN)/python bench/openapi.py
 	$(BIN)/python bench/hashing.py
 	$(BIN)/python bench/rrs.py
 	$(BIN)/python bench/bes.py
 	$(BIN)/python bench/console.py
+	$(BIN)/python bench/schema_pages.py
 
 lint: install-test
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
-from django.core.validators import URLValidator
-from django.db import IntegrityError, transaction
+from django.core.validators import URLValidator, validate_slug
+from django.db import DataError, IntegrityError, transaction
 from django.utils.text import slugify
 
 from apis import openapi
@@ -101,7 +101,7 @@ def apply(
                 raise _DryRun
     except _DryRun:
         pass
-    except IntegrityError as e:
+    except (IntegrityError, DataError) as e:
         raise openapi.DocumentError(f"The catalog refused the import: {e}") from e
     assert report is not None
     return report
@@ -132,7 +132,16 @@ def _apply(plan: openapi.ApiPlan, *, api: Api | None, slug: str, products: list[
         Api._meta.get_field("path").run_validators(plan.suffix)
     except ValidationError as e:
         raise openapi.DocumentError(f"The URL suffix '{plan.suffix}' cannot be used: {' '.join(e.messages)}") from e
+    if len(plan.suffix) > Api._meta.get_field("path").max_length:
+        raise openapi.DocumentError(f"The URL suffix '{plan.suffix}' is longer than 100 characters.")
     created = api is None
+    if created and slug:
+        try:
+            validate_slug(slug)
+        except ValidationError as e:
+            raise openapi.DocumentError(f"'{slug}' cannot be an API's slug: {' '.join(e.messages)}") from e
+        if len(slug) > Api._meta.get_field("slug").max_length:
+            raise openapi.DocumentError(f"The slug '{slug[:20]}...' is longer than 100 characters.")
     if api is None:
         api = Api(slug=slug, published=publish)
     fields = {
@@ -212,9 +221,11 @@ def _apply(plan: openapi.ApiPlan, *, api: Api | None, slug: str, products: list[
             changed |= _set(op, "description", planned.description)
         changed |= _set(op, "tags", planned.tags)
         changed |= _set(op, "deprecated", planned.deprecated)
-        changed |= _set(op, "order", position)
         is_new = op.pk is None
-        if changed:
+        # A new position alone (an operation added or removed before it) is
+        # saved but not reported as a change.
+        moved = _set(op, "order", position)
+        if changed or moved:
             op.save()
         changed |= _parameters(op, planned.parameters)
         changed |= _representations(op, planned.representations, is_new)

@@ -33,11 +33,11 @@ import yaml
 from openapi_spec_validator import validate as validate_spec
 from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
 
-from apis import urltemplate
+from apis import headers, urltemplate
 
 MAX_BYTES = 20 * 1024 * 1024
 # A YAML document can make a small file into a huge tree with aliases; past
-# this many nodes it is refused rather than walked.
+# this many nodes once expanded it is refused (a 20 MB JSON file has fewer).
 MAX_NODES = 5_000_000
 METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"]
 DOCUMENT_URI = "urn:portico:openapi-document"
@@ -46,7 +46,6 @@ PARAMETER_TYPES = ("string", "number", "integer", "boolean")
 NO_BODY = {"GET", "HEAD", "OPTIONS"}
 # What a query key may hold unencoded in a URL template (urltemplate.QUERY_LITERAL_RE).
 QUERY_KEY_SAFE = "-._~!$'()*+,;:@/?"
-HEADER_TOKEN_RE = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
 # Keywords whose values are data, not schemas or references: never walked.
 DATA_KEYWORDS = {"example", "examples", "default", "enum", "const", "x-examples"}
 
@@ -94,7 +93,9 @@ def read(data: bytes | str) -> dict:
         raise DocumentError(f"Not JSON or YAML: {problem}{where}.") from e
     if not isinstance(document, dict):
         raise DocumentError("Not an OpenAPI document: it is not a JSON or YAML object.")
-    document = _plain(document, [0])
+    document, nodes = _plain(document, {})
+    if nodes > MAX_NODES:
+        raise DocumentError("The document is too large once its YAML aliases are expanded.")
     version = detect_version(document)
     first = first_external_ref(document)
     if first:
@@ -112,21 +113,34 @@ def read(data: bytes | str) -> dict:
     return document
 
 
-def _plain(value: Any, budget: list[int]) -> Any:
-    """JSON data: string keys (YAML reads `200:` as a number), no aliases
-    shared between places, at most MAX_NODES nodes."""
-    budget[0] += 1
-    if budget[0] > MAX_NODES:
-        raise DocumentError("The document is too large once its YAML aliases are expanded.")
-    if isinstance(value, dict):
-        return {str(k): _plain(v, budget) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v, budget) for v in value]
+def _plain(value: Any, memo: dict[int, tuple[Any, int]]) -> tuple[Any, int]:
+    """JSON data (YAML reads `200:` as a number: keys become strings), and the
+    number of nodes it has once YAML aliases are expanded. Each shared node is
+    converted once, so an alias bomb costs its size in the file, not its
+    expansion."""
+    if isinstance(value, (dict, list)):
+        found = memo.get(id(value))
+        if found is not None:
+            return found
+        size = 1
+        if isinstance(value, dict):
+            out: Any = {}
+            for k, v in value.items():
+                out[str(k)], n = _plain(v, memo)
+                size += n
+        else:
+            out = []
+            for v in value:
+                item, n = _plain(v, memo)
+                out.append(item)
+                size += n
+        memo[id(value)] = (out, size)
+        return out, size
     if isinstance(value, float) and value != value:  # NaN has no JSON form
-        return None
+        return None, 1
     if value is None or isinstance(value, (str, int, float, bool)):
-        return value
-    return str(value)
+        return value, 1
+    return str(value), 1
 
 
 def detect_version(document: dict) -> str:
@@ -520,7 +534,7 @@ class _Mapper:
                 else:
                     planned.parameters.append(self.parameter(param, "query", label))
             elif where == "header":
-                if not HEADER_TOKEN_RE.match(pname):
+                if not headers.is_header_name(pname):
                     self.warnings.append(
                         f"{label}: the header parameter '{pname}' is not a valid header name, skipped."
                     )

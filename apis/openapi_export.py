@@ -347,6 +347,17 @@ def _strip_20(s: Any) -> Any:
             continue
         if key in NOT_IN_20:
             continue
+        if key in ("default", "example") and value is None:
+            continue  # 2.0 has no null: x-nullable says it instead
+        if key == "enum" and isinstance(value, list):
+            # 2.0 wants distinct, non-null values; a 3.x document may repeat one.
+            unique: list = []
+            for v in value:
+                if v is not None and v not in unique:
+                    unique.append(v)
+            if not unique:
+                continue
+            value = unique
         if key in ("allOf",) and isinstance(value, list):
             value = [_strip_20(v) for v in value]
         elif key in ("items", "additionalProperties") and isinstance(value, dict):

@@ -17,7 +17,7 @@ import json
 from typing import Any
 from urllib.parse import urlencode
 
-from apis.schemas import ref_name, resolve, types_of
+from apis.schemas import ANNOTATIONS, ref_name, resolve, types_of
 
 MAX_DEPTH = 10
 MAX_NODES = 500
@@ -178,22 +178,6 @@ class Generator:
         return None
 
 
-# Keywords that describe a schema without constraining it.
-ANNOTATIONS = {
-    "title",
-    "description",
-    "summary",
-    "example",
-    "examples",
-    "default",
-    "deprecated",
-    "readOnly",
-    "writeOnly",
-    "nullable",
-    "externalDocs",
-    "xml",
-    "$comment",
-}
 JSON_TYPES = {
     "string": (str,),
     "integer": (int,),

@@ -41,6 +41,25 @@ CONSTRAINTS = [
 ]
 
 
+# Keywords that describe a schema without constraining it: beside a $ref they
+# describe that use of it; anything else beside a $ref applies as well (allOf).
+ANNOTATIONS = {
+    "title",
+    "description",
+    "summary",
+    "example",
+    "examples",
+    "default",
+    "deprecated",
+    "readOnly",
+    "writeOnly",
+    "nullable",
+    "externalDocs",
+    "xml",
+    "$comment",
+}
+
+
 def resolve(ref: str, components: dict) -> dict | None:
     """The schema a local reference ("#/components/schemas/Pet") points at, or None.
 
@@ -167,11 +186,19 @@ class Builder:
             if target_schema is None:
                 node.missing_ref = ref
                 return node
+            siblings = {k: v for k, v in schema.items() if k != "$ref"}
+            if set(siblings) - ANNOTATIONS:
+                # Properties or constraints beside a reference add to it (3.1): both apply.
+                self.left += 1
+                return self.build({"allOf": [{"$ref": ref}, siblings]}, name, required, depth, open_refs)
             open_refs = open_refs | {ref: node}
-            schema = {**target_schema, **{k: v for k, v in schema.items() if k != "$ref"}}
+            schema = {**target_schema, **siblings}
             # A chain of references ($ref to a $ref) names the last one.
-            while isinstance(schema.get("$ref"), str) and schema["$ref"] not in open_refs:
+            while isinstance(schema.get("$ref"), str):
                 inner = schema["$ref"]
+                if inner in open_refs:  # a chain that comes back to itself
+                    node.link = open_refs[inner].anchor = open_refs[inner].anchor or self.anchor()
+                    return node
                 target_schema = resolve(inner, self.components)
                 if target_schema is None:
                     node.missing_ref = inner
@@ -245,7 +272,7 @@ class Builder:
                     break
                 shown.append(self.build(option, "", False, depth + 1, open_refs))
             node.alternatives.append((label, shown))
-            if not node.type and all(o.type == shown[0].type for o in shown) and shown:
+            if not node.type and shown and all(o.type == shown[0].type for o in shown):
                 node.type = shown[0].type
 
 

@@ -19,8 +19,7 @@ from django.views.decorators.http import require_safe
 
 from apis import openapi_export, samples, schemas
 from apis.models import Api, Operation, Parameter, Product
-from console.build import KEY_HEADER
-from gateway.httputil import KEY_PARAM
+from subscriptions.keys import KEY_HEADER, KEY_QUERY_PARAMETER
 
 
 def _apis(request: HttpRequest):
@@ -199,9 +198,9 @@ EXPORTS = {
 
 def export_document(api: Api, version: str) -> dict:
     operations = api.operations.prefetch_related("parameters", "representations", "responses__representations")
-    # The gateway's canonical spelling of the key names, as callers send them.
+    # How callers send their key to the gateway (subscriptions/keys.py, plain Python).
     doc = openapi_export.document(
-        api, operations, gateway_url=api.gateway_url, key_header=KEY_HEADER, key_param=KEY_PARAM
+        api, operations, gateway_url=api.gateway_url, key_header=KEY_HEADER, key_param=KEY_QUERY_PARAMETER
     )
     if version == "3.0":
         return openapi_export.to_30(doc)

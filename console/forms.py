@@ -238,6 +238,9 @@ def build_request(operation: Operation, state: State, user) -> build.BuiltReques
         required={p.name for p in params if p.location != Parameter.HEADER and p.required},
         header_params={p.name.lower(): p.required for p in params if p.location == Parameter.HEADER},
         data=to_input(state, resolve_key(user, state.subscription)),
+        # Each value is checked against its parameter's schema; optional query
+        # parameters declared outside the template (an OpenAPI import's) are
+        # sent when given a value (console.build).
         checks={p.name.lower() if p.location == Parameter.HEADER else p.name: p.value_problem for p in params},
         query_params=[p.name for p in params if p.location == Parameter.QUERY],
     )

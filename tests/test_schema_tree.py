@@ -109,3 +109,20 @@ def test_references_are_json_pointers_with_escapes():
     assert schemas.resolve("#/components/schemas/a~1b", components) == {"type": "integer"}
     assert schemas.resolve("#/components/schemas/c~0d", components) == {"type": "string"}
     assert schemas.resolve("other.yaml#/Pet", components) is None
+
+
+def test_properties_beside_a_reference_are_shown_as_both_applying():
+    node = schemas.tree({"$ref": "#/components/schemas/Tag", "required": ["name"], "properties": {"x": {}}}, COMPONENTS)
+    [(label, parts)] = node.alternatives
+    assert label == "All of" and parts[0].ref == "Tag" and [c.name for c in parts[1].children] == ["x"]
+
+
+def test_a_chain_of_references_that_comes_back_to_itself_is_a_link_not_a_loop():
+    components = {"schemas": {"A": ref("B"), "B": ref("A")}}
+    node = schemas.tree(ref("A"), components)
+    assert node.link == node.anchor and not node.children
+
+
+def test_a_tree_out_of_budget_among_alternatives_stops_cleanly():
+    node = schemas.tree({"oneOf": [ref("Pet"), ref("Tag")]}, COMPONENTS, max_nodes=1)
+    assert node.cut and node.alternatives == [("One of", [])]

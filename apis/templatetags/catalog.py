@@ -42,14 +42,17 @@ def schema_html(node: schemas.Node) -> str:
     page may take (bench/schema_pages.py)."""
     out = []
     for row in schemas.rows(node, open_depth=2):
+        if row.kind in ("open", "leaf"):
+            attrs = f' data-name="{escape(row.node.name)}"' if row.node.name else ""
+            if row.node.anchor:
+                attrs += f' id="{escape(row.node.anchor)}"'
         if row.kind == "open":
-            anchor = f' id="{escape(row.node.anchor)}"' if row.node.anchor else ""
             out.append(
-                f'<details class="schema-node"{anchor} {row.label}><summary>{schema_head(row.node)}</summary>'
+                f'<details class="schema-node"{attrs} {row.label}><summary>{schema_head(row.node)}</summary>'
                 '<div class="schema-children">'
             )
         elif row.kind == "leaf":
-            out.append(f'<div class="schema-node schema-leaf">{schema_head(row.node)}</div>')
+            out.append(f'<div class="schema-node schema-leaf"{attrs}>{schema_head(row.node)}</div>')
         elif row.kind == "alts":
             out.append(f'<div class="schema-alts"><p class="schema-alts-label small">{escape(row.label)}:</p>')
         elif row.kind == "end-alts":
