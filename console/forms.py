@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.http import QueryDict
 
 from apis import samples, urltemplate
@@ -243,4 +244,5 @@ def build_request(operation: Operation, state: State, user) -> build.BuiltReques
         # sent when given a value (console.build).
         checks={p.name.lower() if p.location == Parameter.HEADER else p.name: p.value_problem for p in params},
         query_params=[p.name for p in params if p.location == Parameter.QUERY],
+        max_body_bytes=settings.GATEWAY_MAX_REQUEST_BYTES,
     )

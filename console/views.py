@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 
@@ -122,11 +123,21 @@ def console_context(
         "back_here": operation.get_absolute_url() + "#try-it",
         "error_list": error_list(operation, errors, params, headers),
         "gateway_url": settings.GATEWAY_URL,
+        "max_body_bytes": settings.GATEWAY_MAX_REQUEST_BYTES,
     }
+
+
+# The preview is re-rendered as the developer types: a body of megabytes is
+# shown by its beginning, or every keystroke would move (and highlight) it all.
+PREVIEW_BODY_CHARS = 64 * 1024
 
 
 def preview_context(built: build.BuiltRequest, reveal: bool, language: str = snippets.DEFAULT) -> dict:
     chosen = snippets.language(language)
+    if len(built.body) > PREVIEW_BODY_CHARS:
+        rest = len(built.body) - PREVIEW_BODY_CHARS
+        note = f"\n… and {rest:,} more characters, not shown here: Send sends the whole body."
+        built = dataclasses.replace(built, body=built.body[:PREVIEW_BODY_CHARS] + note)
     return {
         "url": built.shown_url,
         "raw": snippets.code(built, "http", reveal),

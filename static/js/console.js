@@ -93,6 +93,32 @@
       : "The portal could not be reached. Check your connection and try again.";
     result.replaceChildren(p);
   }
+  // A body over the gateway's limit is refused here, next to the field,
+  // before anything is sent: the portal would only refuse it too.
+  var encoder = new TextEncoder();
+  function tooLarge(e) {
+    // The requests that carry the form: its own, and the preview's (which includes it).
+    var elt = e.detail.elt;
+    var carries = elt && elt.closest && (elt.closest(".console-form") || elt.closest(".console-preview"));
+    var console_ = carries && elt.closest(".console");
+    var body = console_ && console_.querySelector(".console-form textarea[data-max-bytes]");
+    if (!body) return;
+    var error = document.getElementById(body.getAttribute("aria-describedby"));
+    var limit = parseInt(body.getAttribute("data-max-bytes"), 10);
+    var size = encoder.encode(body.value).length;
+    if (size <= limit) {
+      if (error && error.hasAttribute("data-client")) { error.hidden = true; error.removeAttribute("data-client"); }
+      return;
+    }
+    e.preventDefault();
+    if (!error) return;
+    error.firstElementChild.textContent = "The body is " + size.toLocaleString("en") + " bytes; the gateway accepts at most " +
+      limit.toLocaleString("en") + " bytes. Nothing was sent.";
+    error.hidden = false;
+    error.setAttribute("data-client", "1");
+    error.setAttribute("role", "alert");
+  }
+  document.addEventListener("htmx:beforeRequest", tooLarge);
   // Copy the code shown (as rendered: secrets stay masked unless revealed).
   function copy(button) {
     var source = document.querySelector(button.getAttribute("data-copy"));

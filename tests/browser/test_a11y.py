@@ -149,20 +149,10 @@ def open_as(browser, client, live_server, user, viewport):
 # The README's screenshots at 1280 and 390 px (`make screenshots`).
 SHOTS = {"home", "api-detail", "operation-console", "product-list", "monitoring", "ml-service"}
 
-# Django admin's own inline forms and breadcrumbs: fixed under issue 11's rough edges
-# (branch portal-bes). strict: the day they pass, this mark must go.
-ADMIN_PENDING = pytest.mark.xfail(
-    strict=True, reason="issue 11 rough edges: unlabelled admin inline fields, breadcrumb links (portal-bes)"
-)
-PENDING = {"admin-api", "admin-operation", "admin-product", "admin-webservice", "admin-import-openapi"}
-
 
 @pytest.mark.parametrize(
     "name, who, where",
-    [
-        pytest.param(name, who, where, id=name, marks=[ADMIN_PENDING] if name in PENDING else [])
-        for name, who, where in PAGES
-    ],
+    [pytest.param(name, who, where, id=name) for name, who, where in PAGES],
 )
 def test_the_page_has_no_serious_violations_and_fits_a_phone(
     browser, client, live_server, site, name, who, where, admin_user, alice

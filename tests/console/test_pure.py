@@ -6,7 +6,7 @@ from apis import urltemplate
 from console import build, render
 
 
-def built(**data):
+def built(max_body_bytes=10_000_000, **data):
     return build.build(
         method="POST",
         template=urltemplate.parse("/items/{id}?v={v}"),
@@ -14,7 +14,16 @@ def built(**data):
         required={"id"},
         header_params={"authorization": True},
         data=build.ConsoleInput(**data),
+        max_body_bytes=max_body_bytes,
     )
+
+
+def test_a_body_over_the_gateways_limit_is_a_field_error_counted_in_utf8_bytes():
+    ok = {"params": {"id": "1"}, "headers": [("Authorization", "Bearer x")]}
+    assert "body" not in built(max_body_bytes=8, body="12345678", **ok).errors
+    # Eight characters, but "é" is two bytes: nine bytes, one too many.
+    error = built(max_body_bytes=8, body="1234567é", **ok).errors["body"]
+    assert error == "The body is 9 bytes; the gateway accepts at most 8 bytes."
 
 
 def test_secrets_keep_their_scheme_word_and_last_four_characters():
