@@ -57,7 +57,8 @@ def test_it_creates_a_draft_api_with_every_operation_and_its_rows():
     assert [r.content_type for r in ok.representations.all()] == ["application/json", "application/xml"]
     payment = api.operations.get(key="create-booking-payment")
     body = payment.representations.get()
-    assert list(body.examples) == ["Card", "Bank"]
+    assert set(body.examples) == {"Card", "Bank"}
+    # The document's first example is the default body.
     assert json.loads(body.example) == body.examples["Card"]["value"]
     assert body.schema == {"$ref": "#/components/schemas/BookingPayment"}
 
