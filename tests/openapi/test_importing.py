@@ -176,6 +176,23 @@ def test_a_document_without_a_server_needs_a_service_url():
     assert not Api.objects.exists()
 
 
+def test_a_relative_server_is_joined_once_and_the_backend_stays_on_re_import():
+    doc = {
+        "openapi": "3.1.0",
+        "info": {"title": "Rel", "version": "1"},
+        "servers": [{"url": "/v1"}],
+        "paths": {"/a": {"get": {"responses": {"200": {"description": "OK"}}}}},
+    }
+    api = import_dict(doc).api
+    assert api.service_url == "https://backend.example/v1"
+    import_dict(doc, api=api, service_url="")
+    api.refresh_from_db()
+    assert api.service_url == "https://backend.example/v1"
+    import_dict(doc, api=api, service_url="https://other.example")
+    api.refresh_from_db()
+    assert api.service_url == "https://other.example/v1"
+
+
 def test_a_dry_run_reports_and_writes_nothing():
     report = importing.import_document(document("3.0/yaml/petstore.yaml"), dry_run=True)
     assert report.count("added") == 20
