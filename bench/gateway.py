@@ -107,7 +107,10 @@ def wait_port(port: int, timeout: float = 30) -> None:
 SETUP = """
 from django.contrib.auth import get_user_model
 from apis.models import Api, Operation, Product
-from subscriptions import services
+try:
+    from subscriptions import services
+except ImportError:  # an older tree (--old)
+    from gateway import services
 # Limits far above what the bench reaches, so that every call goes through
 # the counters as a real one does.
 product = Product.objects.create(name="Bench", slug="bench", rate_limit_calls=5000, rate_limit_period=1,
@@ -229,6 +232,39 @@ class Site:
             **run,
         ).stdout
         self.key = out.strip().splitlines()[-1]
+
+
+class PgConnections:
+    """The most connections PostgreSQL saw to the bench's database, sampled
+    every 0.2 s while the block runs (is a hand-written pool still needed?)."""
+
+    def __init__(self, url: str):
+        self.url, self.most = url, 0
+
+    def __enter__(self):
+        import threading
+
+        import psycopg
+
+        self.name = self.url.rsplit("/", 1)[1].split("?")[0]
+        self.stop = threading.Event()
+
+        def sample():
+            with psycopg.connect(self.url, autocommit=True) as conn:
+                while not self.stop.wait(0.2):
+                    row = conn.execute(
+                        "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                        [self.name],
+                    ).fetchone()
+                    self.most = max(self.most, row[0])
+
+        self.thread = threading.Thread(target=sample, daemon=True)
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join(timeout=5)
 
 
 def main() -> None:
@@ -396,7 +432,9 @@ def main() -> None:
             env_saved = env.copy()
             env.update(pg_env)
             pg_site = Site(ROOT, env, fast, slow)
-            gateway("gateway, PostgreSQL", pg_site.key, {})
+            with PgConnections(args.postgres) as seen:
+                gateway("gateway, PostgreSQL", pg_site.key, {})
+            print(f"PostgreSQL connections to the bench database during the run: at most {seen.most}")
             env.clear()
             env.update(env_saved)
 
