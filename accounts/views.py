@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.db import IntegrityError, transaction
 from django.shortcuts import redirect, render
@@ -9,6 +11,19 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from accounts.forms import SignupForm
 from subscriptions.views import profile_context
+
+
+# Without django.contrib.sites, Django's auth views call the site by the host
+# the request came to ("127.0.0.1:8765"): they say SITE_NAME instead.
+class LoginView(auth_views.LoginView):
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(**kwargs) | {"site_name": settings.SITE_NAME}
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    def form_valid(self, form):
+        self.extra_email_context = {"site_name": settings.SITE_NAME}
+        return super().form_valid(form)
 
 
 @require_http_methods(["GET", "POST"])

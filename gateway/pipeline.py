@@ -36,8 +36,9 @@ log = logging.getLogger("gateway")
 REQUEST_ID_HEADER = "X-Portico-Request-Id"
 
 # Call outcomes, as stored in Call.outcome.
-SUCCESS, UNAUTHORIZED, THROTTLED, QUOTA, NO_MATCH, BACKEND_ERROR, BAD_REQUEST, UNAVAILABLE = (
+SUCCESS, CLIENT_ERROR, UNAUTHORIZED, THROTTLED, QUOTA, NO_MATCH, BACKEND_ERROR, BAD_REQUEST, UNAVAILABLE = (
     "success",
+    "client_error",
     "unauthorized",
     "throttled",
     "quota",
@@ -438,9 +439,15 @@ def response_headers(upstream: Upstream, config: Config) -> list[tuple[str, str]
     return headers
 
 
-def _outcome(status: int) -> str:
-    # The gateway did its job; a backend's own 4xx is still a forwarded call.
-    return BACKEND_ERROR if status >= 500 else SUCCESS
+def outcome_of(status: int) -> str:
+    """The outcome of a call the gateway forwarded, from the backend's status:
+    a backend's own 4xx (a wrong API key, a bad body) is a client error, counted
+    apart as API Management's analytics does."""
+    if status >= 500:
+        return BACKEND_ERROR
+    if status >= 400:
+        return CLIENT_ERROR
+    return SUCCESS
 
 
 class BrokenStream(Exception):
@@ -534,7 +541,7 @@ async def handle(incoming: Incoming, ports: Ports) -> Answer:
                 upstream = await forward(trip, ports, config)
                 result = await answer(trip, upstream, config)
                 result = await ports.outbound(trip, result)
-            outcome = _outcome(result.status)
+            outcome = outcome_of(result.status)
         except Refused as refused:
             result, outcome = refusal_answer(refused), refused.refusal.outcome
             result = await ports.on_error(trip, result)
