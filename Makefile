@@ -8,7 +8,7 @@ export SITE_URL ?= http://127.0.0.1:$(PORT)
 export PORTICO_PORT := $(PORT)
 PIP := $(BIN)/pip install --disable-pip-version-check -q
 
-.PHONY: run test install install-test browser setup bench lint clean
+.PHONY: run test install install-test browser setup bench lint clean screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -53,12 +53,18 @@ run: setup node_modules/.installed
 test: install-test browser node_modules/.installed
 	CACHE_KEY_PREFIX=portico-test-$$$$ $(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# The README's screenshots (docs/*-1280.png, docs/*-390.png), retaken by the browser tests.
+screenshots: install-test browser node_modules/.installed
+	UPDATE_SCREENSHOTS=1 CACHE_KEY_PREFIX=portico-shots-$$$$ $(BIN)/python -m pytest -m browser -q $(PYTEST_ARGS)
+
 bench: install-test node_modules/.installed
 	$(BIN)/python bench/catalog.py
+	$(BIN)/python bench/openapi.py
 	$(BIN)/python bench/hashing.py
 	$(BIN)/python bench/rrs.py
 	$(BIN)/python bench/bes.py
 	$(BIN)/python bench/console.py
+	$(BIN)/python bench/schema_pages.py
 
 lint: install-test
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

@@ -255,6 +255,8 @@ def bump_generation(subscription_id: int, cache=None) -> None:
         cache.set(key, int(cache.get(key) or 0) + 1, None)
 
 
+# Redis connections per event loop (server process) for the counters.
+REDIS_CONNECTIONS = 32
 _stores: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
@@ -276,7 +278,12 @@ def _store(cache=None):
         if isinstance(cache, RedisCache):
             import redis.asyncio
 
-            client = redis.asyncio.Redis.from_url(cache._servers[0], **_redis_options(cache))
+            # A bounded pool that makes a call wait its turn (the round trip is
+            # short) rather than fail, or open a connection per call in flight.
+            pool = redis.asyncio.BlockingConnectionPool.from_url(
+                cache._servers[0], max_connections=REDIS_CONNECTIONS, timeout=5, **_redis_options(cache)
+            )
+            client = redis.asyncio.Redis(connection_pool=pool)
             found = (cache, client, client.register_script(LUA))
         else:
             found = (cache, None, None)

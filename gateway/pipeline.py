@@ -36,8 +36,9 @@ log = logging.getLogger("gateway")
 REQUEST_ID_HEADER = "X-Portico-Request-Id"
 
 # Call outcomes, as stored in Call.outcome.
-SUCCESS, UNAUTHORIZED, THROTTLED, QUOTA, NO_MATCH, BACKEND_ERROR, BAD_REQUEST, UNAVAILABLE = (
+SUCCESS, CLIENT_ERROR, UNAUTHORIZED, THROTTLED, QUOTA, NO_MATCH, BACKEND_ERROR, BAD_REQUEST, UNAVAILABLE = (
     "success",
+    "client_error",
     "unauthorized",
     "throttled",
     "quota",
@@ -46,8 +47,6 @@ SUCCESS, UNAUTHORIZED, THROTTLED, QUOTA, NO_MATCH, BACKEND_ERROR, BAD_REQUEST, U
     "bad_request",
     "unavailable",
 )
-# A call forwarded to the backend that answered 4xx (see Call.CLIENT_ERROR).
-CLIENT_ERROR = "client_error"
 
 MISSING_KEY = "Access denied due to missing subscription key. Make sure to include subscription key when making requests to an API."
 INVALID_KEY = (
@@ -483,8 +482,9 @@ def response_headers(upstream: Upstream, config: Config) -> list[tuple[str, str]
 
 
 def outcome_of(status: int) -> str:
-    """A forwarded call's outcome from the backend's status: a backend's own
-    4xx is a client error (Call.outcome_of is this)."""
+    """The outcome of a call the gateway forwarded, from the backend's status:
+    a backend's own 4xx (a wrong API key, a bad body) is a client error, counted
+    apart as API Management's analytics does."""
     if status >= 500:
         return BACKEND_ERROR
     if status >= 400:

@@ -14,7 +14,9 @@ The contract callers (curl, the Try It console) rely on:
   404, not 405, for a verb no operation has), 411 (a chunked body), 413 (a
   body over GATEWAY_MAX_REQUEST_BYTES), 429 and 403 with Retry-After, 502
   (backend unreachable, broken or oversized answer), 504 (backend slower
-  than GATEWAY_READ_TIMEOUT); anything else is the backend's own answer,
+  than GATEWAY_READ_TIMEOUT), 503 (the rate limit and quota cannot be
+  checked: Redis is down and GATEWAY_COUNTERS_FAIL_OPEN is off); anything
+  else is the backend's own answer,
   redirects included (passed back, not followed);
 - every answer carries X-Portico-Request-Id, the request_id of its Call
   record; calls of a product with limits also carry X-RateLimit-Limit,

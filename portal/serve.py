@@ -2,7 +2,11 @@
 
 uvicorn (uvloop, httptools) serving portal.asgi: gateway calls on the event
 loop, portal pages through Django's ASGI handler, in one process per core.
-Why uvicorn over granian, and the figures: bench/gateway.py and README.md.
+Why uvicorn rather than granian: in bench/gateway.py (--granian) both served
+the same rps and CPU per call within the noise of repeated runs, so the
+tie went to the server whose behaviour the tests pin down (a stream that
+raises aborts the connection; SIGTERM runs the lifespan shutdown, which
+writes the queued call records). Figures: README.md, Benchmarks.
 Environment: HOST, PORT, WEB_CONCURRENCY (processes), GATEWAY_ONLY=1 for a
 gateway-only node; ASGI_THREADS sizes Django's thread pool for sync views.
 """
