@@ -73,14 +73,13 @@ def import_document(
     if api is None and slug:
         api = Api.objects.filter(slug=slug).first()
     plan = openapi.plan(
-        document,
-        name=name,
-        suffix=suffix,
-        given_service_url=service_url or (api.service_url if api else ""),
-        existing_suffix=api.path if api else "",
+        document, name=name, suffix=suffix, given_service_url=service_url, existing_suffix=api.path if api else ""
     )
+    # An API's name and backend stay as they are on a re-import unless new ones are given.
     if api is not None and not name:
-        plan.name = api.name  # an admin's name for the API stays unless a new one is given
+        plan.name = api.name
+    if api is not None and not service_url:
+        plan.service_url = api.service_url
     return apply(plan, api=api, slug=slug, products=products or [], publish=publish, dry_run=dry_run)
 
 

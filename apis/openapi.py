@@ -165,7 +165,13 @@ def _walk_refs(value: Any, path: str) -> Iterator[tuple[str, str]]:
         if isinstance(ref, str):
             yield ref, path or "/"
         for key, child in value.items():
-            if key not in DATA_KEYWORDS:
+            if key == "examples" and isinstance(child, dict):
+                # A map of Example objects, each of which may be a reference;
+                # what they hold is data.
+                for name, example in child.items():
+                    if isinstance(example, dict) and isinstance(example.get("$ref"), str):
+                        yield example["$ref"], f"{path}/examples/{name}"
+            elif key not in DATA_KEYWORDS:
                 yield from _walk_refs(child, f"{path}/{key}")
     elif isinstance(value, list):
         for i, child in enumerate(value):

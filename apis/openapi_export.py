@@ -181,7 +181,16 @@ def media(rep) -> dict:
     if rep.schema:
         out["schema"] = copy.deepcopy(rep.schema)
     if rep.examples:
-        out["examples"] = copy.deepcopy(rep.examples)
+        # The default example (the body the console starts from) first: the
+        # stored mapping may have lost the document's order (PostgreSQL's
+        # jsonb keeps keys sorted its own way), and an importer takes the first.
+        examples = copy.deepcopy(rep.examples)
+        body = rep.example if rep.example.lstrip()[:1] not in ("{", "[") else parse_example(rep.example)
+        default = [name for name, e in examples.items() if "value" in e and e["value"] == body]
+        if default:
+            # Its value as the example text has it: in the document's key order.
+            examples[default[0]]["value"] = body
+        out["examples"] = {name: examples[name] for name in default[:1] + [n for n in examples if n not in default[:1]]}
     elif rep.example:
         out["examples"] = {"default": {"value": parse_example(rep.example)}}
     return out

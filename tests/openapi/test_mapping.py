@@ -323,6 +323,19 @@ def test_it_refuses_external_references_naming_the_first():
     ).replace("~1a", "/a")
 
 
+def test_an_external_example_reference_is_refused_too_and_example_data_is_not_a_reference():
+    media = {
+        "schema": {"type": "object", "examples": [{"$ref": "data.json"}]},
+        "examples": {"remote": {"$ref": "https://example.com/examples.yaml#/one"}},
+    }
+    doc = small(paths={"/a": {"get": {"responses": {"200": {"description": "OK", "content": {"a/b": media}}}}}})
+    with pytest.raises(openapi.DocumentError, match="'https://example.com/examples.yaml#/one' at "):
+        openapi.read(json.dumps(doc))
+    del media["examples"]
+    media["example"] = {"$ref": "not a reference, an example body"}
+    assert openapi.first_external_ref(openapi.read(json.dumps(doc))) is None
+
+
 def test_it_refuses_a_reference_that_points_nowhere():
     doc = small(paths={"/a": {"get": {"parameters": [{"$ref": "#/components/parameters/nope"}], "responses": OK}}})
     with pytest.raises(openapi.DocumentError, match="nope"):
