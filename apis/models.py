@@ -35,6 +35,32 @@ def validate_url_template(value: str) -> None:
         raise ValidationError(str(e), code="url_template") from e
 
 
+class DocumentField(models.JSONField):
+    """A JSONField that keeps an OpenAPI document's key order on PostgreSQL too.
+
+    There Django stores JSONField as jsonb, which sorts object keys (by length,
+    then bytes): a schema's properties, named examples and response headers
+    would come back in an order their author never wrote, on the portal's
+    pages and in exports. A json column keeps the text as written; nothing
+    queries inside these values, so jsonb's indexing buys nothing here.
+    """
+
+    def db_type(self, connection):
+        return "json" if connection.vendor == "postgresql" else super().db_type(connection)
+
+    def get_db_prep_value(self, value, connection, prepared=False):
+        if connection.vendor != "postgresql":
+            return super().get_db_prep_value(value, connection, prepared)
+        from psycopg.types.json import Json  # Django's adapter would send jsonb, reordered on the way in
+
+        return Json(value if prepared else self.get_prep_value(value))
+
+    def from_db_value(self, value, expression, connection):
+        if value is not None and not isinstance(value, str):
+            return value  # psycopg decodes json columns itself (Django only registers a text loader for jsonb)
+        return super().from_db_value(value, expression, connection)
+
+
 class Product(models.Model):
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=100, unique=True)
@@ -146,10 +172,10 @@ class Api(models.Model):
     # schema is stored once and every consumer (the portal's schema tree, the
     # console's body generator, validation, mocks) resolves references itself.
     version = models.CharField(max_length=100, blank=True, help_text="The API's own version, from info.version.")
-    components = models.JSONField(
+    components = DocumentField(
         default=dict, blank=True, help_text="OpenAPI components (schemas, examples, ...) referenced by the operations."
     )
-    tags = models.JSONField(
+    tags = DocumentField(
         default=list, blank=True, help_text='Operation groups, in order: [{"name": ..., "description": ...}].'
     )
     created = models.DateTimeField(auto_now_add=True)
@@ -253,9 +279,7 @@ class Operation(models.Model):
     # the verb and path. Empty for operations typed in admin.
     key = models.CharField(max_length=200, blank=True, db_index=True)
     description = models.TextField(blank=True)
-    tags = models.JSONField(
-        default=list, blank=True, help_text="Names of the API's tags this operation is listed under."
-    )
+    tags = DocumentField(default=list, blank=True, help_text="Names of the API's tags this operation is listed under.")
     deprecated = models.BooleanField(default=False)
     order = models.PositiveIntegerField(default=0)
     console_enabled = models.BooleanField("Try It console", default=True)
@@ -380,7 +404,7 @@ class Parameter(models.Model):
     # The parameter's JSON Schema (OpenAPI 3.1 form, references into
     # Api.components kept); type, default and allowed values above are the
     # simple view of it that admins edit and the console uses.
-    schema = models.JSONField(default=dict, blank=True)
+    schema = DocumentField(default=dict, blank=True)
     order = models.PositiveIntegerField(default=0)
 
     class Meta:
@@ -429,10 +453,10 @@ class Parameter(models.Model):
 class Representation(models.Model):
     content_type = models.CharField(max_length=200, default="application/json")
     example = models.TextField("example body", blank=True)
-    schema = models.JSONField(default=dict, blank=True, help_text="JSON Schema of the body (OpenAPI 3.1 form).")
+    schema = DocumentField(default=dict, blank=True, help_text="JSON Schema of the body (OpenAPI 3.1 form).")
     # Named examples as OpenAPI has them: {name: {"summary": ..., "description": ..., "value": ...}}.
     # `example` above stays the default body the console starts from.
-    examples = models.JSONField(default=dict, blank=True)
+    examples = DocumentField(default=dict, blank=True)
 
     class Meta:
         abstract = True
@@ -496,7 +520,7 @@ class Response(models.Model):
     # "default".
     status_code = models.CharField(max_length=7, validators=[status_validator])
     description = models.TextField(blank=True)
-    headers = models.JSONField(
+    headers = DocumentField(
         default=dict, blank=True, help_text='Response headers: {name: {"description": ..., "schema": {...}}}.'
     )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ValidationError
 
-from apis.models import Api, Operation, Parameter, Product
+from apis.models import Api, Operation, Parameter, Product, RequestRepresentation
 
 pytestmark = pytest.mark.django_db
 
@@ -81,3 +81,17 @@ def test_it_wants_both_halves_of_a_limit():
     with pytest.raises(ValidationError) as e:
         product.full_clean()
     assert "Set both the calls and the period" in e.value.message_dict["rate_limit_period"][0]
+
+
+def test_schemas_keep_the_order_their_document_gave_them(api):
+    # PostgreSQL's jsonb would hand these back sorted (by length, then bytes).
+    op = Operation.objects.create(api=api, method="POST", url_template="/pets", display_name="Add")
+    schema = {"type": "object", "properties": {"name": {}, "id": {}, "photoUrls": {}, "category": {}}}
+    examples = {"zebra": {"value": 1}, "cat": {"value": 2}}
+    RequestRepresentation.objects.create(operation=op, schema=schema, examples=examples)
+    api.components = {"schemas": {"Pet": schema, "Error": {}}}
+    api.save()
+    stored = RequestRepresentation.objects.get(operation=op)
+    assert list(stored.schema["properties"]) == ["name", "id", "photoUrls", "category"]
+    assert list(stored.examples) == ["zebra", "cat"]
+    assert list(Api.objects.get(pk=api.pk).components["schemas"]) == ["Pet", "Error"]

@@ -89,8 +89,8 @@ def validator(api: Api, schema: dict) -> Draft202012Validator:
 def test_a_body_generated_from_each_request_schema_is_valid_against_it(name):
     api = imported(name)
     checked = 0
-    for rep in RequestRepresentation.objects.filter(operation__api=api).exclude(schema={}):
-        if not rep.content_type.endswith("json") or unsatisfiable(rep.operation.key):
+    for rep in RequestRepresentation.objects.filter(operation__api=api):
+        if not rep.schema or not rep.content_type.endswith("json") or unsatisfiable(rep.operation.key):
             continue
         value = samples.sample(rep.schema, api.components)
         # Alternatives that do not exclude each other (open objects sharing
