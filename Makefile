@@ -24,9 +24,17 @@ $(VENV)/.installed-test: requirements.txt requirements-test.txt $(VENV)/.install
 install: $(VENV)/.installed
 
 # Azurite (the local blob storage of BES jobs), pinned in package-lock.json.
+# `make run` leaves out the devDependencies: the tests' OpenAPI documents
+# alone unpack to about 400 MB.
 node_modules/.installed: package.json package-lock.json
-	npm ci --no-audit --no-fund --loglevel=error
+	npm ci --omit=dev --no-audit --no-fund --loglevel=error
 	touch $@
+
+# Everything in package.json, with what only the tests use (axe-core, public
+# OpenAPI documents). It serves `make run` too.
+node_modules/.installed-test: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch node_modules/.installed $@
 
 install-test: $(VENV)/.installed-test
 
@@ -50,14 +58,14 @@ run: setup node_modules/.installed
 	@echo "Portico at $(SITE_URL)/  (admin: $(SITE_URL)/admin/)"
 	$(BIN)/honcho start -f Procfile
 
-test: install-test browser node_modules/.installed
+test: install-test browser node_modules/.installed-test
 	CACHE_KEY_PREFIX=portico-test-$$$$ $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The README's screenshots (docs/*-1280.png, docs/*-390.png), retaken by the browser tests.
-screenshots: install-test browser node_modules/.installed
+screenshots: install-test browser node_modules/.installed-test
 	UPDATE_SCREENSHOTS=1 CACHE_KEY_PREFIX=portico-shots-$$$$ $(BIN)/python -m pytest -m browser -q $(PYTEST_ARGS)
 
-bench: install-test node_modules/.installed
+bench: install-test node_modules/.installed-test
 	$(BIN)/python bench/catalog.py
 	$(BIN)/python bench/openapi.py
 	$(BIN)/python bench/hashing.py

@@ -79,7 +79,7 @@ def measure(client: Client, url: str, runs: int = PAGE_RUNS) -> tuple[float, flo
 
 def main() -> None:
     if not LARGE.exists():
-        sys.exit(f"{LARGE} is missing: run `make node_modules/.installed` first.")
+        sys.exit(f"{LARGE} is missing: run `make node_modules/.installed-test` first.")
     call_command("migrate", verbosity=0)
     call_command("collectstatic", interactive=False, verbosity=0)
     Api.objects.filter(slug__in=["bench-here", "bench-pets"]).delete()

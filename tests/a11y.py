@@ -27,7 +27,7 @@ def axe_violations(page, *, impacts: tuple[str, ...] = BLOCKING, context: str | 
     element broke which rule.
     """
     if not AXE.exists():
-        raise RuntimeError(f"{AXE} is missing: run `npm ci` (make node_modules/.installed).")
+        raise RuntimeError(f"{AXE} is missing: run `npm ci` (make node_modules/.installed-test).")
     if not page.evaluate("typeof window.axe !== 'undefined'"):
         page.add_script_tag(path=str(AXE))
     results = page.evaluate(

@@ -18,7 +18,7 @@ LARGE = DIRECTORY / "here.com" / "tracking.json"
 def document(relative: str) -> bytes:
     path = (DIRECTORY if relative.startswith("directory/") else EXAMPLES) / relative.removeprefix("directory/")
     if not path.exists():
-        message = f"{path} is missing: run `make node_modules/.installed` (npm ci)."
+        message = f"{path} is missing: run `make node_modules/.installed-test` (npm ci)."
         if os.getenv("CI"):
             pytest.fail(message)
         pytest.skip(message)
