@@ -39,7 +39,7 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from mlservice import blobs, hashing, protocol
+from mlservice import blobs, egress, hashing, protocol
 from mlservice.models import BatchJob
 
 log = logging.getLogger(__name__)
@@ -189,9 +189,10 @@ class Runner:
             )
         hasher = hashing.FeatureHasher(bits, ngrams)
         timeout, retries = settings.MLSERVICE_STORAGE_TIMEOUT, settings.MLSERVICE_STORAGE_RETRIES
-        source = blobs.open_blob(job.input_ref, "input1", timeout=timeout, retries=retries)
+        allowed = egress.AllowList(settings.MLSERVICE_STORAGE_ALLOWED_HOSTS)
+        source = blobs.open_blob(job.input_ref, "input1", timeout=timeout, retries=retries, allowed=allowed)
         output_ref = job.outputs["output1"]
-        target = blobs.open_blob(output_ref, "output1", timeout=timeout, retries=retries)
+        target = blobs.open_blob(output_ref, "output1", timeout=timeout, retries=retries, allowed=allowed)
         self.beat(0)
 
         raw = io.BufferedReader(blobs.ChunkReader(blobs.download_chunks(source)), buffer_size=1024 * 1024)

@@ -291,6 +291,12 @@ AZURITE_BLOB_PORT = envint("AZURITE_BLOB_PORT", 10000)
 AZURITE_LOCATION = Path(os.getenv("AZURITE_LOCATION", VAR_DIR / "azurite"))
 AZURITE_ACCOUNT = "devstoreaccount1"
 AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+# The only blob storage hosts a BES job may name (mlservice/egress.py): exact
+# hosts (host or host:port, which may be loopback or private) and domain
+# wildcards (*.domain, public addresses only), comma-separated.
+MLSERVICE_STORAGE_ALLOWED_HOSTS = envlist(
+    "MLSERVICE_STORAGE_ALLOWED_HOSTS", f"{AZURITE_HOST}:{AZURITE_BLOB_PORT},*.blob.core.windows.net"
+)
 # The storage the demo and the dashboard's samples point at.
 MLSERVICE_DEMO_CONNECTION_STRING = os.getenv(
     "MLSERVICE_DEMO_CONNECTION_STRING",
