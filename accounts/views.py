@@ -4,7 +4,9 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.db import IntegrityError, transaction
+from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_safe
 
 from accounts.forms import SignupForm
@@ -25,7 +27,7 @@ def signup(request):
             return render(request, "accounts/signup.html", {"form": form})
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         messages.success(request, "Welcome! Subscribe to a product to get your keys.")
-        return redirect(request.GET.get("next") if _safe_next(request) else "apis-products")
+        return safe_next_redirect(request, default="apis-products")
     return render(request, "accounts/signup.html", {"form": form})
 
 
@@ -44,10 +46,15 @@ def profile_context(user, revealed: tuple[int, str] | None = None) -> dict:
     return {"cards": cards, "nav": "profile"}
 
 
-def _safe_next(request) -> bool:
-    from django.utils.http import url_has_allowed_host_and_scheme
+def safe_next_redirect(request, *, default: str) -> HttpResponseRedirect:
+    """To `next` when it is a path on this site, else to the named default page.
 
-    target = request.GET.get("next")
-    return bool(target) and url_has_allowed_host_and_scheme(
+    `next` is only ever followed as a URL: handing it to redirect() would also
+    try it as a view name, and `?next=true` was a NoReverseMatch (a 500).
+    """
+    target = request.GET.get("next") or ""
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    )
+    ):
+        return HttpResponseRedirect(target)
+    return redirect(default)

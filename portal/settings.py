@@ -258,6 +258,8 @@ SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", False)
 if envbool("SECURE_PROXY_SSL_HEADER", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_REFERRER_POLICY = "same-origin"
+# Settings and request headers that hold secrets are masked in error reports.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "portal.errors.SecretsFilter"
 X_FRAME_OPTIONS = "DENY"
 
 LOGGING = {
