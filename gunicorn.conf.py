@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+from pathlib import Path
 
 bind = os.getenv("GUNICORN_BIND", f"{os.getenv('HOST', '127.0.0.1')}:{os.getenv('PORT', '8000')}")
 worker_class = "gthread"
@@ -36,6 +37,10 @@ limit_request_field_size = 8190
 # connections per worker (gateway/dbpool.py) rather than one per thread:
 # workers x threads PostgreSQL connections would pass its max_connections.
 os.environ.setdefault("GATEWAY_DB_POOL", "4")
+# gunicorn's control socket defaults to one per user ($HOME/.gunicorn/gunicorn.ctl):
+# a second portal on the machine took over the first's. Keep it with this
+# checkout's other state.
+control_socket = str(Path(os.getenv("PORTAL_VAR_DIR") or Path(__file__).resolve().parent / "var") / "gunicorn.ctl")
 accesslog = os.getenv("GUNICORN_ACCESSLOG") or None  # the access log would show query strings (keys)
 errorlog = "-"
 forwarded_allow_ips = os.getenv("FORWARDED_ALLOW_IPS", "127.0.0.1")

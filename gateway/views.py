@@ -27,7 +27,7 @@ encoded slash can then not be told from a real one, and is forwarded as one.
 
 URL schemes: an API's allowed schemes (the demo API: HTTPS only) are
 enforced when GATEWAY_ENFORCE_SCHEME is on, which it is by default when DEBUG
-is off; locally everything runs on http. Behind a TLS-terminating proxy set
+is off and SITE_URL is https; locally everything runs on http. Behind a TLS-terminating proxy set
 SECURE_PROXY_SSL_HEADER so that https calls are seen as such.
 """
 

@@ -294,3 +294,42 @@ def run_forever(*, burst: bool = False) -> None:
             if burst:
                 return
             time.sleep(settings.MLSERVICE_WORKER_POLL_SECONDS)
+
+
+def supervise(command: list[str], *, backoff: float = 1.0, max_backoff: float = 30.0) -> int:
+    """Run the worker command in a child process and start it again whenever it dies.
+
+    What `make run` runs (Procfile): a crashed or killed worker must not stop
+    the portal and Azurite with it, as honcho stops everything when one of its
+    processes ends. Its jobs come back to the queue (free_jobs_of_dead_local_workers).
+    SIGTERM or SIGINT stops the child and then the supervisor.
+    """
+    import subprocess
+
+    stop = {"now": False}
+    child: dict = {}
+
+    def on_signal(signum, frame):
+        stop["now"] = True
+        process = child.get("process")
+        if process is not None and process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    delay = backoff
+    while True:
+        started = time.monotonic()
+        child["process"] = process = subprocess.Popen(command)
+        code = process.wait()
+        if stop["now"]:
+            return 0
+        # A worker that ran a while before dying is restarted at once; one that
+        # dies as it starts (a broken database URL, say) waits longer each time.
+        delay = backoff if time.monotonic() - started > max_backoff else min(delay * 2, max_backoff)
+        log.warning("mlservice: the worker exited with code %s; starting it again in %.0f s", code, delay)
+        deadline = time.monotonic() + delay
+        while time.monotonic() < deadline and not stop["now"]:
+            time.sleep(0.1)
+        if stop["now"]:
+            return 0

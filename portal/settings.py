@@ -93,6 +93,7 @@ PORT = envint("PORT", 8000)
 # The address people reach the portal at; links in e-mails and the gateway URL
 # shown on the API pages are built from it.
 SITE_URL = os.getenv("SITE_URL", f"http://127.0.0.1:{PORT}").rstrip("/")
+HTTPS_SITE = SITE_URL.startswith("https://")
 SITE_NAME = os.getenv("SITE_NAME", "Portico")
 # Where the gateway is reached. Every operation's public URL is
 # GATEWAY_URL/{api suffix}{operation path}.
@@ -103,8 +104,9 @@ GATEWAY_READ_TIMEOUT = envfloat("GATEWAY_READ_TIMEOUT", 60.0)
 GATEWAY_MAX_REQUEST_BYTES = envint("GATEWAY_MAX_REQUEST_BYTES", 10 * 1024 * 1024)
 GATEWAY_MAX_RESPONSE_BYTES = envint("GATEWAY_MAX_RESPONSE_BYTES", 100 * 1024 * 1024)
 # Refuse calls on a scheme the API does not allow (the demo API is HTTPS-only
-# but runs on http locally): on by default only when DEBUG is off.
-GATEWAY_ENFORCE_SCHEME = envbool("GATEWAY_ENFORCE_SCHEME", not DEBUG)
+# but runs on http locally): on by default only when DEBUG is off and the
+# portal is served over https (SITE_URL).
+GATEWAY_ENFORCE_SCHEME = envbool("GATEWAY_ENFORCE_SCHEME", not DEBUG and HTTPS_SITE)
 # Write call records from a background thread in batches (gateway/records.py).
 GATEWAY_RECORD_ASYNC = envbool("GATEWAY_RECORD_ASYNC", True)
 # The Try It console reaches the gateway in-process, through Django's handler,
@@ -247,13 +249,16 @@ if EMAIL_HOST:
 else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 
-# Production hardening: on by default whenever DEBUG is off, each can be
-# turned off for a deployment behind a TLS-terminating proxy that needs it.
-SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", not DEBUG)
-SESSION_COOKIE_SECURE = envbool("SESSION_COOKIE_SECURE", not DEBUG)
-CSRF_COOKIE_SECURE = envbool("CSRF_COOKIE_SECURE", not DEBUG)
-SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
+# Production hardening: on by default whenever DEBUG is off and the portal's
+# public address (SITE_URL) is https. `make run` serves plain http on
+# 127.0.0.1 with DEBUG off: redirecting that to https, or keeping cookies for
+# https only, would leave nothing reachable. Each can be set on its own, e.g.
+# off behind a TLS-terminating proxy that needs it.
+SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", not DEBUG and HTTPS_SITE)
+SESSION_COOKIE_SECURE = envbool("SESSION_COOKIE_SECURE", not DEBUG and HTTPS_SITE)
+CSRF_COOKIE_SECURE = envbool("CSRF_COOKIE_SECURE", not DEBUG and HTTPS_SITE)
+SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 31536000 if not DEBUG and HTTPS_SITE else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG and HTTPS_SITE)
 SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", False)
 if envbool("SECURE_PROXY_SSL_HEADER", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
