@@ -9,6 +9,10 @@ from urllib.parse import quote, unquote, unquote_plus
 # RFC 9110 7.6.1, plus Proxy-* (Proxy-Authorization, Proxy-Connection, ...).
 HOP_BY_HOP = frozenset(["connection", "keep-alive", "te", "trailer", "trailers", "transfer-encoding", "upgrade"])
 KEY_HEADER = "ocp-apim-subscription-key"
+# The gateway tells the backend whose call it forwards: the subscription's id,
+# or "none" for an API that needs no subscription. Always set by the gateway,
+# never passed on from a caller (the embedded ML service scopes BES jobs by it).
+SUBSCRIPTION_HEADER = "X-Portico-Subscription"
 KEY_PARAM = "subscription-key"
 # Characters a path segment may hold unencoded (RFC 3986 pchar without '%').
 PATH_SAFE = "/!$&'()*+,;=:@-._~"

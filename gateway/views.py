@@ -226,7 +226,7 @@ def _forward(request: HttpRequest, gate: Gate, route: routing.ApiRoute, op_path:
         )
     call.bytes_in = length
 
-    headers = _request_headers(request)
+    headers = _request_headers(request, subscription_id=call.subscription_id)
     if headers is None:
         return gate.finish(
             error(400, "Invalid request header: header values cannot contain CR or LF."), Call.BAD_REQUEST
@@ -311,7 +311,7 @@ def _outcome(status: int) -> str:
     return Call.BACKEND_ERROR if status >= 500 else Call.SUCCESS
 
 
-def _request_headers(request: HttpRequest) -> dict[str, str] | None:
+def _request_headers(request: HttpRequest, *, subscription_id: int | None) -> dict[str, str] | None:
     meta = request.META
     named = httputil.connection_tokens([meta.get("HTTP_CONNECTION", "")])
     headers: dict[str, str] = {}
@@ -327,6 +327,7 @@ def _request_headers(request: HttpRequest) -> dict[str, str] | None:
             "x-forwarded-for",
             "x-forwarded-host",
             "x-forwarded-proto",
+            httputil.SUBSCRIPTION_HEADER.lower(),
         ):
             continue
         if "\r" in value or "\n" in value:
@@ -345,6 +346,7 @@ def _request_headers(request: HttpRequest) -> dict[str, str] | None:
     headers["X-Forwarded-For"] = f"{previous}, {remote}" if previous else remote
     headers["X-Forwarded-Host"] = request.get_host()
     headers["X-Forwarded-Proto"] = request.scheme or "http"
+    headers[httputil.SUBSCRIPTION_HEADER] = str(subscription_id) if subscription_id is not None else "none"
     return headers
 
 

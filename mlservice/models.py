@@ -121,6 +121,10 @@ class BatchJob(models.Model):
     lease_expires = models.DateTimeField(null=True, blank=True, db_index=True)
     heartbeat = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
+    # Who submitted the job through the gateway: the X-Portico-Subscription
+    # header it sets (a subscription's id). Empty for a direct call with the
+    # service key, which sees every job, as AzureML does.
+    owner = models.CharField(max_length=64, blank=True, db_index=True)
 
     class Meta:
         ordering = ["-created", "-id"]
