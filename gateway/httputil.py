@@ -13,6 +13,10 @@ KEY_HEADER = "ocp-apim-subscription-key"
 # or "none" for an API that needs no subscription. Always set by the gateway,
 # never passed on from a caller (the embedded ML service scopes BES jobs by it).
 SUBSCRIPTION_HEADER = "X-Portico-Subscription"
+# A WSGI environ key (never a header, so never from a client) by which the
+# console's in-process transport tells the gateway when it stops waiting, as a
+# time.perf_counter() value: the backend call is given no more time than that.
+CALLER_DEADLINE = "portico.deadline"
 KEY_PARAM = "subscription-key"
 # Characters a path segment may hold unencoded (RFC 3986 pchar without '%').
 PATH_SAFE = "/!$&'()*+,;=:@-._~"

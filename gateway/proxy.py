@@ -76,7 +76,7 @@ class Upstream:
     error_message: str = ""
 
 
-def forward(method: str, url: str, headers: dict[str, str], body) -> Upstream:
+def forward(method: str, url: str, headers: dict[str, str], body, *, read_timeout: float | None = None) -> Upstream:
     """Send the call through this thread's pooled session.
 
     The request is prepared by hand and given straight to the session's
@@ -92,15 +92,16 @@ def forward(method: str, url: str, headers: dict[str, str], body) -> Upstream:
     prepared.body = body
     prepared.hooks = default_hooks()
     s = session()
+    read = settings.GATEWAY_READ_TIMEOUT if read_timeout is None else min(read_timeout, settings.GATEWAY_READ_TIMEOUT)
     try:
         response = s.get_adapter(url).send(
             prepared,
             stream=True,
-            timeout=(settings.GATEWAY_CONNECT_TIMEOUT, settings.GATEWAY_READ_TIMEOUT),
+            timeout=(min(settings.GATEWAY_CONNECT_TIMEOUT, read), read),
             verify=True,
         )
     except (requests.ConnectTimeout, requests.ReadTimeout):
-        return Upstream(error_status=504, error_message=timeout_message())
+        return Upstream(error_status=504, error_message=timeout_message(read))
     except requests.exceptions.InvalidHeader:
         return Upstream(
             error_status=400, error_message="Invalid request header: header values cannot contain CR or LF."
@@ -124,8 +125,10 @@ def done(upstream: requests.Response, complete: bool) -> None:
         upstream.close()
 
 
-def timeout_message() -> str:
-    return f"Gateway timeout: the backend service did not answer within {settings.GATEWAY_READ_TIMEOUT:g} seconds."
+def timeout_message(seconds: float | None = None) -> str:
+    seconds = settings.GATEWAY_READ_TIMEOUT if seconds is None else seconds
+    shown = f"{seconds:.1f}".rstrip("0").rstrip(".")
+    return f"Gateway timeout: the backend service did not answer within {shown} second{'' if shown == '1' else 's'}."
 
 
 def unreachable_message() -> str:

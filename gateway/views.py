@@ -243,7 +243,7 @@ def _forward(request: HttpRequest, gate: Gate, route: routing.ApiRoute, op_path:
 
     url = route.service_url + op_path + ("?" + query if query else "")
     t_backend = time.perf_counter()
-    upstream = proxy.forward(request.method or "GET", url, headers, body)
+    upstream = proxy.forward(request.method or "GET", url, headers, body, read_timeout=_time_left(request))
     if upstream.response is None:
         call.backend_ms = (time.perf_counter() - t_backend) * 1000
         outcome = Call.BAD_REQUEST if upstream.error_status == 400 else Call.BACKEND_ERROR
@@ -348,6 +348,15 @@ def _request_headers(request: HttpRequest, *, subscription_id: int | None) -> di
     headers["X-Forwarded-Proto"] = request.scheme or "http"
     headers[httputil.SUBSCRIPTION_HEADER] = str(subscription_id) if subscription_id is not None else "none"
     return headers
+
+
+def _time_left(request: HttpRequest) -> float | None:
+    """Seconds left before the in-process caller (the console) stops waiting, if it set a deadline.
+
+    A WSGI environ key, not a header: only the console's in-process transport can set it.
+    """
+    deadline = request.META.get(httputil.CALLER_DEADLINE)
+    return None if deadline is None else max(0.05, round(deadline - time.perf_counter(), 2))
 
 
 @functools.cache

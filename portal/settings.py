@@ -117,6 +117,9 @@ CONSOLE_TIMEOUT = envfloat("CONSOLE_TIMEOUT", 30)
 # The console's own threads per process for sending (never the server's); at
 # most this many Sends wait on the gateway at once, the others queue.
 CONSOLE_SEND_THREADS = envint("CONSOLE_SEND_THREADS", 8)
+# Sends one developer may have under way at once (per process): the others
+# get a message, so that no one holds all the send threads.
+CONSOLE_SENDS_PER_DEVELOPER = envint("CONSOLE_SENDS_PER_DEVELOPER", 2)
 # The most of a response body the console reads and keeps for download.
 CONSOLE_DOWNLOAD_CAP = envint("CONSOLE_DOWNLOAD_CAP", 10 * 1024 * 1024)
 # The embedded AzureML-compatible web service, the demo API's backend.

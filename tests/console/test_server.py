@@ -169,7 +169,9 @@ def test_over_http_the_same_server_would_deadlock(site):
 
 
 def test_many_walkthrough_sends_at_once_under_the_production_configuration(site):
-    proc = serve(site)  # gunicorn.conf.py as it is: gthread, a worker per core, 128 threads
+    # gunicorn.conf.py as it is: gthread, a worker per core, 128 threads; one
+    # developer may send 32 at once here (2 by default), to load the server.
+    proc = serve(site, CONSOLE_SENDS_PER_DEVELOPER="32")
     data = {
         "p_workspace": site["ws"],
         "p_service": site["svc"],
