@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -141,6 +142,7 @@ INSTALLED_APPS = [
     "mlservice",
     "monitoring",
     "console",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -153,6 +155,10 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # A limit on password-hashing attempts per address (accounts/throttle.py).
+    "accounts.throttle.AttemptsMiddleware",
+    # Last, as django-axes asks: it answers a locked-out log-in.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -211,6 +217,22 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Brute-force protection (django-axes): after AXES_FAILURE_LIMIT wrong
+# passwords for one account, or from one address, log-ins for that account or
+# from that address are refused for AXES_COOLOFF_MINUTES, before any password
+# is hashed. Its backend comes first so that it checks before Django's does.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = envint("AXES_FAILURE_LIMIT", 10)
+AXES_COOLOFF_TIME = timedelta(minutes=envint("AXES_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_USERNAME_CALLABLE = "accounts.throttle.axes_username"
+AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
+# Log-in and sign-up attempts per address and minute, whatever their outcome:
+# each hashes a password on purpose slowly, and a flood of them would starve
+# the gateway of CPU (accounts/throttle.py).
+ACCOUNTS_ATTEMPTS_PER_MINUTE = envint("ACCOUNTS_ATTEMPTS_PER_MINUTE", 20)
 LOGIN_URL = "accounts-login"
 LOGIN_REDIRECT_URL = "accounts-profile"
 LOGOUT_REDIRECT_URL = "apis-home"

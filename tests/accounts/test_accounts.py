@@ -58,7 +58,8 @@ def test_it_resets_a_forgotten_password_by_email(client, alice):
     form_url = client.get(link, follow=True).redirect_chain[-1][0]
     response = client.post(form_url, {"new_password1": PASSWORD, "new_password2": PASSWORD})
     assert response.status_code == 302 and response["Location"] == "/accounts/password-reset/complete/"
-    assert client.login(username="alice", password=PASSWORD)
+    response = client.post("/accounts/login/", {"username": "alice@example.com", "password": PASSWORD})
+    assert response.status_code == 302 and response["Location"] == "/accounts/profile/"
 
 
 def test_a_reset_for_an_unknown_address_sends_nothing_and_reveals_nothing(client):
