@@ -57,3 +57,14 @@ def test_error_reports_mask_every_setting_that_holds_a_secret(settings):
     assert "MLSERVICE_DEMO_CONNECTION_STRING" in page
     for secret in [*SECRETS, settings.AZURITE_KEY]:
         assert secret not in page
+
+
+def test_a_password_reset_link_leads_to_site_url_whatever_the_host_header(client, alice, settings):
+    from django.core import mail
+
+    settings.SITE_URL = "https://portal.example.com"
+    client.post("/accounts/password-reset/", {"email": "alice@example.com"}, HTTP_HOST="127.0.0.1:18998")
+    (message,) = mail.outbox
+    assert "https://portal.example.com/accounts/password-reset/" in message.body
+    assert "18998" not in message.body + message.subject
+    assert message.subject == f"Reset your {settings.SITE_NAME} password"
