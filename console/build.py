@@ -147,6 +147,13 @@ def build(
             errors[f"h_{index}"] = "Not a valid header name: letters, digits and !#$%&'*+-.^_`|~ only."
         elif BAD_VALUE_RE.search(value):
             errors[f"h_{index}"] = "A header value cannot contain line breaks or control characters."
+        elif not value.isascii():
+            # HTTP carries header values as bytes with no agreed encoding:
+            # such a value would reach no backend as typed.
+            errors[f"h_{index}"] = (
+                "A header value must be ASCII: characters such as é or → cannot be sent in a header "
+                "(percent-encode or Base64-encode them)."
+            )
         elif len(value) > MAX_VALUE_LENGTH:
             errors[f"h_{index}"] = f"Too long: at most {MAX_VALUE_LENGTH} characters."
         elif header_params.get(name.lower()) and not value.strip():
