@@ -8,8 +8,10 @@ validated by console.build, which reports errors per field name.
 from __future__ import annotations
 
 import functools
+import json
 from dataclasses import dataclass, field
 
+from cryptography.fernet import InvalidToken
 from django.http import QueryDict
 
 from apis import urltemplate
@@ -17,6 +19,7 @@ from apis.models import Operation, Parameter
 from console import build
 from console.models import SavedValues
 from gateway.models import Subscription
+from portal import crypto
 
 
 @dataclass
@@ -38,14 +41,28 @@ class State:
         }
 
     def redacted(self) -> dict:
+        """The form for the history: secrets masked; the body's own kept encrypted, for a re-send."""
+        body, secrets = build.redact_body(self.body)
         return {
             "params": self.params,
             "extra_query": self.extra_query,
             "headers": build.redact_headers(self.headers),
             "subscription": self.subscription,
             "rep": self.rep,
-            "body": self.body,
+            "body": body,
+            "body_secrets": _history_fernet().encrypt(json.dumps(secrets).encode()).decode() if secrets else "",
         }
+
+
+def _history_fernet():
+    return crypto.fernet(b"console-history")
+
+
+def body_secrets(form: dict) -> list[tuple[str, str]]:
+    try:
+        return [tuple(pair) for pair in json.loads(_history_fernet().decrypt(form["body_secrets"].encode()))]
+    except (KeyError, AttributeError, InvalidToken, ValueError):
+        return []
 
 
 @functools.lru_cache(maxsize=1024)
@@ -128,7 +145,7 @@ def from_history(send, user) -> State:
         headers=headers,
         subscription=form.get("subscription", ""),
         rep=int(form.get("rep", 0) or 0),
-        body=form.get("body", ""),
+        body=build.restore_body(form.get("body", ""), body_secrets(form)),
     )
 
 

@@ -188,6 +188,11 @@ class Runner:
                 f"{settings.MLSERVICE_MAX_OUTPUT_CELLS}; use a smaller Hashing bitsize."
             )
         hasher = hashing.FeatureHasher(bits, ngrams)
+        if not job.input_ref or "output1" not in job.outputs:
+            raise JobFailed(
+                "The job's storage references can no longer be read: the server's KEY_ENCRYPTION_KEY "
+                "(or SECRET_KEY) changed since it was submitted. Submit it again."
+            )
         timeout, retries = settings.MLSERVICE_STORAGE_TIMEOUT, settings.MLSERVICE_STORAGE_RETRIES
         allowed = egress.AllowList(settings.MLSERVICE_STORAGE_ALLOWED_HOSTS)
         source = blobs.open_blob(job.input_ref, "input1", timeout=timeout, retries=retries, allowed=allowed)
@@ -265,6 +270,15 @@ def run_once(worker: str | None = None, *, stopping=lambda: False) -> str | None
     return state
 
 
+def delete_old_jobs(now=None) -> int:
+    """Jobs that ended (or were never started) more than MLSERVICE_JOB_RETENTION_DAYS ago go, with their references."""
+    cutoff = (now or timezone.now()) - timedelta(days=settings.MLSERVICE_JOB_RETENTION_DAYS)
+    old = BatchJob.objects.filter(
+        Q(state__in=BatchJob.TERMINAL, ended__lt=cutoff) | Q(state=BatchJob.NOT_STARTED, created__lt=cutoff)
+    )
+    return old.delete()[0]
+
+
 def run_forever(*, burst: bool = False) -> None:
     worker = worker_name()
     stop = {"now": False}
@@ -282,8 +296,14 @@ def run_forever(*, burst: bool = False) -> None:
     if freed:
         log.info("mlservice: %d job(s) of a stopped worker are queued again", freed)
     log.info("mlservice: worker %s is waiting for BES jobs", worker)
+    next_cleanup = 0.0
     while not stop["now"]:
         try:
+            if time.monotonic() >= next_cleanup:
+                deleted = delete_old_jobs()
+                if deleted:
+                    log.info("mlservice: %d job(s) past MLSERVICE_JOB_RETENTION_DAYS deleted", deleted)
+                next_cleanup = time.monotonic() + 3600
             state = run_once(worker, stopping=lambda: stop["now"])
         except Exception:
             # The database went away for a moment, say: keep the worker alive.

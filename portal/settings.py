@@ -314,6 +314,10 @@ MLSERVICE_JOB_MAX_ATTEMPTS = envint("MLSERVICE_JOB_MAX_ATTEMPTS", 2)
 # Connection and read timeout of every blob storage call, and its retries.
 MLSERVICE_STORAGE_TIMEOUT = envfloat("MLSERVICE_STORAGE_TIMEOUT", 20.0)
 MLSERVICE_STORAGE_RETRIES = envint("MLSERVICE_STORAGE_RETRIES", 2)
+# Jobs (with their blob references, which hold storage credentials) are
+# deleted by the worker this many days after they ended, or were submitted
+# and never started.
+MLSERVICE_JOB_RETENTION_DAYS = envint("MLSERVICE_JOB_RETENTION_DAYS", 30)
 # How long the read-only SAS of a finished job's results stays valid.
 MLSERVICE_RESULTS_SAS_HOURS = envint("MLSERVICE_RESULTS_SAS_HOURS", 24)
 # Azurite, the local blob store `make run` starts (Procfile), with Azure's
