@@ -3,7 +3,6 @@ from django.urls import path, reverse_lazy
 
 from accounts import views
 from accounts.forms import LoginForm
-from gateway import portal_views
 
 urlpatterns = [
     path("signup/", views.signup, name="accounts-signup"),
@@ -33,13 +32,4 @@ urlpatterns = [
         auth_views.PasswordResetCompleteView.as_view(template_name="accounts/password_reset_complete.html"),
         name="accounts-password-reset-complete",
     ),
-    # Subscriptions and their keys (gateway app), managed from the profile.
-    path("subscriptions/new/<slug:slug>/", portal_views.subscribe, name="gateway-subscribe"),
-    path("subscriptions/<int:pk>/keys/<str:which>/", portal_views.show_key, name="gateway-show-key"),
-    path(
-        "subscriptions/<int:pk>/keys/<str:which>/regenerate/",
-        portal_views.regenerate_key,
-        name="gateway-regenerate-key",
-    ),
-    path("subscriptions/<int:pk>/cancel/", portal_views.cancel_subscription, name="gateway-cancel-subscription"),
 ]

@@ -15,6 +15,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_safe
 
 from accounts.forms import SignupForm
+from subscriptions.views import profile_context
 
 
 @require_http_methods(["GET", "POST"])
@@ -59,15 +60,6 @@ def password_reset(request):
 @login_required
 def profile(request):
     return render(request, "accounts/profile.html", profile_context(request.user))
-
-
-def profile_context(user, revealed: tuple[int, str] | None = None) -> dict:
-    """The profile page's subscriptions, each with the key shown in clear, if any."""
-    cards = [
-        (subscription, revealed[1] if revealed and revealed[0] == subscription.pk else None)
-        for subscription in user.subscriptions.select_related("product")
-    ]
-    return {"cards": cards, "nav": "profile"}
 
 
 def safe_next_redirect(request, *, default: str) -> HttpResponseRedirect:

@@ -97,6 +97,7 @@ def load() -> Api:
             "rate_limit_period": 60,
             "quota_calls": 100,
             "quota_period": 7 * 24 * 3600,
+            "subscriptions_limit": 1,
             "order": 1,
         },
     )
@@ -112,6 +113,7 @@ def load() -> Api:
             "rate_limit_period": None,
             "quota_calls": None,
             "quota_period": None,
+            "subscriptions_limit": None,
             "order": 2,
         },
     )

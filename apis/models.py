@@ -15,7 +15,7 @@ from django.db import models, transaction
 from django.urls import reverse
 from django.utils.text import slugify
 
-from apis import urltemplate
+from apis import headers, urltemplate
 
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE"]
 
@@ -53,6 +53,14 @@ class Product(models.Model):
         null=True, blank=True, help_text="Calls allowed per quota period (fixed window from the subscription's start)."
     )
     quota_period = models.PositiveIntegerField(null=True, blank=True, help_text="Quota renewal period, in seconds.")
+    # API Management's subscriptionsLimit: without it a developer could
+    # multiply the limits above by subscribing again and again.
+    subscriptions_limit = models.PositiveIntegerField(
+        "number of subscriptions allowed per user",
+        null=True,
+        blank=True,
+        help_text="Subscriptions a developer may hold at once (cancelled ones do not count). Empty: any number.",
+    )
     order = models.PositiveIntegerField(default=0)
 
     class Meta:
@@ -76,13 +84,19 @@ class Product(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("apis-product", args=[self.slug])
 
+    @staticmethod
+    def limit_applies(calls: int | None, period: int | None) -> bool:
+        """The one rule for both limits: a limit with no period (or a zero
+        one) is no limit."""
+        return calls is not None and bool(period)
+
     @property
     def has_rate_limit(self) -> bool:
-        return bool(self.rate_limit_calls is not None and self.rate_limit_period)
+        return self.limit_applies(self.rate_limit_calls, self.rate_limit_period)
 
     @property
     def has_quota(self) -> bool:
-        return bool(self.quota_calls is not None and self.quota_period)
+        return self.limit_applies(self.quota_calls, self.quota_period)
 
 
 class ApiQuerySet(models.QuerySet):
@@ -314,8 +328,8 @@ class Parameter(models.Model):
 
     def clean(self) -> None:
         if self.location == self.HEADER:
-            if not self.name or not all(c.isalnum() or c in "!#$%&'*+-.^_`|~" for c in self.name):
-                raise ValidationError({"name": "Not a valid HTTP header name."})
+            if not headers.is_header_name(self.name):
+                raise ValidationError({"name": headers.INVALID_NAME})
         if self.default_value and self.choices and self.default_value not in self.choices:
             raise ValidationError({"default_value": "The default must be one of the allowed values."})
 

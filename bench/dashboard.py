@@ -51,8 +51,9 @@ from django.test import Client  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from apis.models import Api, Operation, Product  # noqa: E402
-from gateway.models import Call, Subscription  # noqa: E402
+from gateway.models import Call  # noqa: E402
 from monitoring.models import CallRollup, RollupState  # noqa: E402
+from subscriptions.models import Subscription  # noqa: E402
 
 APIS, OPS_PER_API, DEVELOPERS, DAYS = 10, 5, 100, 7
 STATUS = {"success": 200, "unauthorized": 401, "throttled": 429, "quota": 403, "no_match": 404, "backend_error": 502}

@@ -102,7 +102,7 @@ def wait_port(port: int, timeout: float = 30) -> None:
 SETUP = """
 from django.contrib.auth import get_user_model
 from apis.models import Api, Operation, Product
-from gateway import services
+from subscriptions import services
 # Limits far above what the bench reaches, so that every call goes through
 # the counters as a real one does.
 product = Product.objects.create(name="Bench", slug="bench", rate_limit_calls=5000, rate_limit_period=1,

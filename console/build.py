@@ -17,16 +17,16 @@ import shlex
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from apis import headers as header_names
 from apis import urltemplate
+from subscriptions.keys import KEY_HEADER
 
-TOKEN_RE = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
 # A value may hold any visible character, spaces and tabs; never CR, LF or NUL.
 BAD_VALUE_RE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 MAX_URL_LENGTH = 8000
 MAX_VALUE_LENGTH = 4000
 MAX_HEADERS = 50
 MAX_BODY = 1_000_000
-KEY_HEADER = "Ocp-Apim-Subscription-Key"
 SECRET_HEADER_RE = re.compile(r"authorization|key|token|secret|cookie|password|signature", re.I)
 MASK = "••••••••"
 AUTH_SCHEMES = {"bearer", "basic", "digest", "token", "negotiate", "sharedkey", "sharedaccesssignature"}
@@ -143,8 +143,8 @@ def build(
         name = name.strip()
         if not name and not value:
             continue
-        if not TOKEN_RE.match(name):
-            errors[f"h_{index}"] = "Not a valid header name: letters, digits and !#$%&'*+-.^_`|~ only."
+        if not header_names.is_header_name(name):
+            errors[f"h_{index}"] = header_names.INVALID_NAME
         elif BAD_VALUE_RE.search(value):
             errors[f"h_{index}"] = "A header value cannot contain line breaks or control characters."
         elif not value.isascii():

@@ -18,8 +18,9 @@ from apis import urltemplate
 from apis.models import Operation, Parameter
 from console import build
 from console.models import SavedValues
-from gateway.models import Subscription
 from portal import crypto
+from subscriptions.keys import KEY_HEADER, KEYS, PRIMARY
+from subscriptions.models import Subscription
 
 
 @dataclass
@@ -99,7 +100,7 @@ def initial(operation: Operation, user) -> State:
         state.headers.append((param.name, saved_by_name.get(param.name.lower(), param.default_value)))
     have = {n.lower() for n, _ in state.headers}
     for name, value in saved_headers:
-        if name.lower() not in have and name.lower() != build.KEY_HEADER.lower():
+        if name.lower() not in have and name.lower() != KEY_HEADER.lower():
             state.headers.append((name, value))
             have.add(name.lower())
     state.extra_query = [tuple(pair) for pair in saved.get("extra_query", [])]  # type: ignore[misc]
@@ -160,25 +161,25 @@ def subscription_options(user) -> list[tuple[str, list[tuple[str, str]]]]:
     groups: dict[str, list[tuple[str, str]]] = {}
     for sub in active_subscriptions(user).order_by("product__order", "product__name", "created"):
         groups.setdefault(sub.product.name, []).extend(
-            [(f"{sub.pk}:primary", f"{sub.name}: primary key"), (f"{sub.pk}:secondary", f"{sub.name}: secondary key")]
+            [(f"{sub.pk}:{which}", f"{sub.name}: {which} key") for which in KEYS]
         )
     return list(groups.items())
 
 
 def preferred_subscription(user, operation: Operation) -> str:
     sub = active_subscriptions(user).filter(product__apis=operation.api).order_by("created").first()
-    return f"{sub.pk}:primary" if sub else ""
+    return f"{sub.pk}:{PRIMARY}" if sub else ""
 
 
 def resolve_key(user, choice: str) -> str:
     """The key for a dropdown choice, only from the developer's own active subscriptions."""
     sub_id, _, which = choice.partition(":")
-    if not sub_id.isdigit() or which not in ("primary", "secondary"):
+    if not sub_id.isdigit() or which not in KEYS:
         return ""
     sub = active_subscriptions(user).filter(pk=int(sub_id)).first()
     if sub is None:
         return ""
-    return sub.primary_key if which == "primary" else sub.secondary_key
+    return sub.key(which)
 
 
 def to_input(state: State, key: str) -> build.ConsoleInput:

@@ -3,9 +3,11 @@ import re
 
 from django.apps import AppConfig
 
+from subscriptions.keys import KEY_QUERY_PARAMETER
+
 # The gateway decodes parameter names, so "subscription%2Dkey" is a key too:
 # match every character of the name literally or percent-encoded.
-KEY_NAME = "".join(f"(?:{re.escape(c)}|%{ord(c):02x})" for c in "subscription-key")
+KEY_NAME = "".join(f"(?:{re.escape(c)}|%{ord(c):02x})" for c in KEY_QUERY_PARAMETER)
 KEY_IN_QUERY = re.compile(rf"({KEY_NAME}=)[^&\s\"']*", re.IGNORECASE)
 
 

@@ -17,6 +17,7 @@ import secrets
 import threading
 import time
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.core.cache import DEFAULT_CACHE_ALIAS, caches
@@ -25,6 +26,12 @@ from django.core.cache.backends.redis import RedisCache
 from gateway import limits
 
 OK, RATE, QUOTA = "ok", "rate", "quota"
+# The Lua script's answer when the quota counter is cold and no seed was given.
+COLD = 3
+
+# Calls already counted in a quota window, from its start to now (epoch
+# seconds): the call records, for a counter that was lost.
+Seed = Callable[[float, float], int]
 
 LUA = """
 local now = tonumber(ARGV[1])
@@ -45,7 +52,15 @@ if rl >= 0 then
 end
 local used = 0
 if ql >= 0 then
-  used = tonumber(redis.call('GET', KEYS[2]) or '0')
+  local stored = redis.call('GET', KEYS[2])
+  if not stored then
+    -- A cold quota counter (a new window, or lost keys): ask the caller for
+    -- the calls already recorded in this window, then start from them.
+    if ARGV[7] == '' then return {3, '0', 0, 0} end
+    redis.call('SET', KEYS[2], ARGV[7], 'EX', qttl)
+    stored = ARGV[7]
+  end
+  used = tonumber(stored)
   if used >= ql then
     return {2, '0', rl - rate_count, 0}
   end
@@ -71,10 +86,9 @@ class Limits:
 
     @classmethod
     def of(cls, source) -> Limits:
-        """From a Product, or anything with its four limit fields. A limit
-        with a missing (or zero) period is no limit."""
-        rate = source.rate_limit_calls is not None and bool(source.rate_limit_period)
-        quota = source.quota_calls is not None and bool(source.quota_period)
+        """From a Product or a KeyHolder, whose has_rate_limit and has_quota
+        say which limits apply (Product.limit_applies)."""
+        rate, quota = source.has_rate_limit, source.has_quota
         return cls(
             source.rate_limit_calls if rate else None,
             source.rate_limit_period if rate else None,
@@ -109,9 +123,14 @@ _process = secrets.token_hex(4)
 _scripts: dict[int, tuple] = {}
 
 
-def admit(counter_id: str, lim: Limits, started: float, now: float | None = None, cache=None) -> Decision:
+def admit(
+    counter_id: str, lim: Limits, started: float, now: float | None = None, cache=None, seed: Seed | None = None
+) -> Decision:
     """Count one call of a subscription against its product's limits.
-    ``counter_id`` names the subscription's counters (see Subscription.counter_id)."""
+    ``counter_id`` names the subscription's counters (see Subscription.counter_id).
+    ``seed`` counts the calls already made in a quota window whose counter
+    is cold, so that a restart (local memory) or lost Redis keys never grant
+    calls again; without it a cold counter starts from zero."""
     # caches[...], not django.core.cache.cache: that is a proxy, which is no
     # RedisCache to isinstance(), so Redis would get the per-process path
     # (not atomic across processes, four round trips under a lock).
@@ -123,11 +142,11 @@ def admit(counter_id: str, lim: Limits, started: float, now: float | None = None
     rate_key = f"gw:rate:{counter_id}"
     quota_key = f"gw:quota:{counter_id}:{window.index if window else 0}"
     if isinstance(cache, RedisCache):
-        return _admit_redis(cache, rate_key, quota_key, lim, window, now)
-    return _admit_local(cache, rate_key, quota_key, lim, window, now)
+        return _admit_redis(cache, rate_key, quota_key, lim, window, now, seed)
+    return _admit_local(cache, rate_key, quota_key, lim, window, now, seed)
 
 
-def _admit_redis(cache, rate_key, quota_key, lim: Limits, window, now: float) -> Decision:
+def _admit_redis(cache, rate_key, quota_key, lim: Limits, window, now: float, seed: Seed | None) -> Decision:
     rate_key, quota_key = cache.make_key(rate_key), cache.make_key(quota_key)
     found = _scripts.get(id(cache))
     if found is None or found[0]() is not cache:
@@ -138,22 +157,30 @@ def _admit_redis(cache, rate_key, quota_key, lim: Limits, window, now: float) ->
         found = _scripts[id(cache)] = (weakref.ref(cache), client, client.register_script(LUA))
     _, client, script = found
     quota_ttl = int(window.end - now) + 60 if window else 0
-    code, wait, rate_left, quota_left = script(
-        keys=[rate_key, quota_key],
-        args=[
-            repr(now),
-            lim.rate_calls if lim.rate_calls is not None else -1,
-            lim.rate_period or 0,
-            lim.quota_calls if lim.quota_calls is not None else -1,
-            quota_ttl,
-            f"{now!r}:{next(_serial)}:{os.getpid()}:{_process}",
-        ],
-        client=client,
-    )
+    args = [
+        repr(now),
+        lim.rate_calls if lim.rate_calls is not None else -1,
+        lim.rate_period or 0,
+        lim.quota_calls if lim.quota_calls is not None else -1,
+        quota_ttl,
+        f"{now!r}:{next(_serial)}:{os.getpid()}:{_process}",
+        "" if seed is not None else "0",
+    ]
+    code, wait, rate_left, quota_left = script(keys=[rate_key, quota_key], args=args, client=client)
+    if int(code) == COLD:
+        # Once per window and subscription (or after Redis lost its keys):
+        # the database is asked, outside the script, and the script runs again.
+        args[-1] = str(seed(window.start, now))
+        code, wait, rate_left, quota_left = script(keys=[rate_key, quota_key], args=args, client=client)
     return _decision(int(code), float(wait), int(rate_left), int(quota_left), lim, window, now)
 
 
-def _admit_local(cache, rate_key, quota_key, lim: Limits, window, now: float) -> Decision:
+def _admit_local(cache, rate_key, quota_key, lim: Limits, window, now: float, seed: Seed | None) -> Decision:
+    seeded = 0
+    if window is not None and seed is not None and cache.get(quota_key) is None:
+        # Asked outside the lock: a database query must not hold up every
+        # other call of the process.
+        seeded = seed(window.start, now)
     with _lock:
         rate_left = -1
         if lim.rate_calls is not None:
@@ -163,7 +190,7 @@ def _admit_local(cache, rate_key, quota_key, lim: Limits, window, now: float) ->
                 return Decision(RATE, retry_after=result.retry_after, rate_remaining=0)
         used = 0
         if window is not None:
-            used = cache.get(quota_key, 0)
+            used = cache.get(quota_key, seeded)
             if used >= lim.quota_calls:
                 # The rate-limit slot this call would have taken stays free.
                 unused = result.remaining + 1 if lim.rate_calls is not None else -1

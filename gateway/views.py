@@ -14,7 +14,8 @@ The contract callers (curl, the Try It console) rely on:
   404, not 405, for a verb no operation has), 411 (a chunked body), 413 (a
   body over GATEWAY_MAX_REQUEST_BYTES), 429 and 403 with Retry-After, 502
   (backend unreachable, broken or oversized answer), 504 (backend slower
-  than GATEWAY_READ_TIMEOUT); anything else is the backend's own answer,
+  than GATEWAY_READ_TIMEOUT), 503 (the rate limit and quota cannot be
+  checked: Redis is down and GATEWAY_COUNTERS_FAIL_OPEN is off); anything else is the backend's own answer,
   redirects included (passed back, not followed);
 - every answer carries X-Portico-Request-Id, the request_id of its Call
   record; calls of a product with limits also carry X-RateLimit-Limit,
@@ -38,6 +39,7 @@ import ipaddress
 import logging
 import time
 import uuid
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -45,9 +47,10 @@ from django.urls import get_resolver, get_script_prefix
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
-from gateway import counters, httputil, proxy, records, routing
+from gateway import counters, dbpool, httputil, proxy, records, routing
 from gateway.limits import hhmmss
-from gateway.models import Call, Subscription
+from gateway.models import Call
+from subscriptions.models import Subscription
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +60,7 @@ INVALID_KEY = (
     "Access denied due to invalid subscription key. Make sure to provide a valid key for an active subscription."
 )
 NOT_FOUND = "Resource not found"
-KEY_MAX = 200
+COUNTERS_DOWN = "Service unavailable: the rate limit and quota cannot be checked right now. Try again later."
 
 
 def error(status: int, message: str, **headers: str) -> JsonResponse:
@@ -147,12 +150,13 @@ def _gateway(request: HttpRequest, gate: Gate) -> HttpResponse:
         return gate.finish(error(404, NOT_FOUND), Call.NO_MATCH)
     call.operation_id = found.key
 
-    key = request.META.get("HTTP_OCP_APIM_SUBSCRIPTION_KEY")
+    key = request.META.get(httputil.KEY_META)
     if key is None:
         key = query_key
     subscription = None
-    if key and len(key) <= KEY_MAX and key.isprintable():
-        holder = Subscription.objects.holder_of(key)
+    if key:
+        # Through the gateway's few pooled connections (see gateway.dbpool).
+        holder = Subscription.objects.holder_of(key, fetchall=dbpool.fetchall)
         if holder is not None and holder.is_active and holder.product_id in route.product_ids:
             subscription = holder
     if route.subscription_required:
@@ -167,10 +171,15 @@ def _gateway(request: HttpRequest, gate: Gate) -> HttpResponse:
         call.user_id = subscription.user_id
         limits = counters.Limits.of(subscription)
         try:
-            decision = counters.admit(subscription.counter_id, limits, subscription.quota_start)
-        except Exception:
-            # The counters' store (Redis) is down: keep serving rather than
-            # refuse every call, and say so loudly.
+            decision = counters.admit(
+                subscription.counter_id, limits, subscription.quota_start, seed=_recorded_calls(subscription.id)
+            )
+        except Exception as e:
+            # The counters' store (Redis) is down: refuse rather than pass a
+            # limit, unless the operator chose to keep serving.
+            if not settings.GATEWAY_COUNTERS_FAIL_OPEN:
+                log.error("Call %s refused: the rate limit and quota cannot be checked: %r", call.request_id, e)
+                return gate.finish(error(503, COUNTERS_DOWN), Call.UNAVAILABLE)
             log.warning("Rate limit and quota not enforced for call %s: counter store failed", call.request_id)
             decision = counters.Decision(counters.OK)
         _limit_headers(gate, limits, decision)
@@ -194,6 +203,21 @@ def _gateway(request: HttpRequest, gate: Gate) -> HttpResponse:
             )
 
     return _forward(request, gate, route, op_path, query)
+
+
+def _recorded_calls(subscription_id: int) -> counters.Seed:
+    """The calls already recorded in a quota window, for a cold counter."""
+
+    def seed(start: float, now: float) -> int:
+        # Records still queued in this process are not in the database yet.
+        records.flush()
+        return Call.objects.counted(subscription_id, _utc(start), _utc(now))
+
+    return seed
+
+
+def _utc(timestamp: float) -> datetime:
+    return datetime.fromtimestamp(timestamp, UTC)
 
 
 def _limit_headers(gate: Gate, limits: counters.Limits, decision: counters.Decision) -> None:

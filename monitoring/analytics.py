@@ -21,9 +21,11 @@ from django.db.models import Count, F, Func, IntegerField, Max, Min, Q, QuerySet
 from django.utils import timezone
 
 from apis.models import Api, Operation, Product
-from gateway.models import Call, Subscription
+from gateway import limits
+from gateway.models import Call
 from monitoring import histogram
 from monitoring.models import BACKEND_BINS, TOTAL_BINS, CallRollup, RollupState
+from subscriptions.models import Subscription
 
 # Ranges up to this long read raw records only, in buckets as small as a minute.
 RAW_MAX = timedelta(hours=3)
@@ -35,8 +37,8 @@ HOUR = timedelta(hours=1)
 
 OUTCOMES = [value for value, _ in Call.OUTCOMES]
 OUTCOME_LABELS = dict(Call.OUTCOMES)
-# Calls the gateway let through to the backend: the ones a quota counts.
-ADMITTED = [Call.SUCCESS, Call.BACKEND_ERROR]
+# Calls the limits let through: the ones the rate limit and quota count.
+ADMITTED = [outcome for outcome in OUTCOMES if outcome not in Call.UNCOUNTED]
 DIMENSIONS = ["api_id", "operation_id", "product_id", "subscription_id", "user_id", "outcome"]
 SUMS = ["calls", "total_ms", "backend_ms", "backend_calls", "bytes_in", "bytes_out"]
 EXTREMES = ["total_min", "total_max", "backend_min", "backend_max"]
@@ -492,11 +494,10 @@ class SubscriptionUsage:
         return min(100, round(100 * self.quota_used / self.quota_limit))
 
 
-def quota_window(started: datetime, now: datetime, period: int) -> tuple[datetime, datetime]:
-    """The fixed quota window now falls in, counting from the subscription's start."""
-    index = max(0, math.floor((now - started).total_seconds() / period))
-    start = started + timedelta(seconds=index * period)
-    return start, start + timedelta(seconds=period)
+def quota_window(subscription: Subscription, now: datetime) -> tuple[datetime, datetime]:
+    """The quota window now falls in, as the gateway counts it."""
+    window = limits.quota_window(subscription.quota_start, now.timestamp(), subscription.product.quota_period)
+    return datetime.fromtimestamp(window.start, UTC), datetime.fromtimestamp(window.end, UTC)
 
 
 def count_calls(
@@ -538,7 +539,7 @@ def usage_for(user, now: datetime | None = None, recent: int = 10) -> list[Subsc
         quota_limit = quota_used = quota_period = quota_resets = None
         if product.has_quota:
             quota_limit, quota_period = product.quota_calls, product.quota_period
-            window_start, quota_resets = quota_window(sub.started or sub.created, now, quota_period)
+            window_start, quota_resets = quota_window(sub, now)
             quota_used = count_calls(sub.pk, window_start, end, watermark, ADMITTED)
         rate_limit = rate_period = rate_used = None
         if product.has_rate_limit:

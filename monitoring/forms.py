@@ -6,8 +6,9 @@ from django import forms
 from django.utils import timezone
 
 from apis.models import Api, Operation, Product
-from gateway.models import Call, Subscription
+from gateway.models import Call
 from monitoring import analytics
+from subscriptions.models import Subscription
 
 RANGES = [
     ("1h", "Last hour"),

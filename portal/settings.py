@@ -66,7 +66,14 @@ def database_from_url(url: str) -> dict:
     if parts.scheme == "sqlite":
         return {"ENGINE": "django.db.backends.sqlite3", "NAME": unquote(parts.path[1:]) or ":memory:"}
     if parts.scheme in ("postgres", "postgresql", "pgsql"):
-        options = {key: values[-1] for key, values in parse_qs(parts.query).items()}
+        options: dict = {key: values[-1] for key, values in parse_qs(parts.query).items()}
+        pool_size = envint("DB_POOL_SIZE", 10)
+        if pool_size > 0:
+            # Django's pool (psycopg_pool), per process: at most pool_size
+            # connections however many threads serve requests, so workers x
+            # threads never passes PostgreSQL's max_connections (README:
+            # sizing). A thread finding them all in use waits DB_POOL_TIMEOUT.
+            options["pool"] = {"min_size": 1, "max_size": pool_size, "timeout": envfloat("DB_POOL_TIMEOUT", 10.0)}
         return {
             "ENGINE": "django.db.backends.postgresql",
             "NAME": unquote(parts.path.lstrip("/")),
@@ -74,7 +81,9 @@ def database_from_url(url: str) -> dict:
             "PASSWORD": unquote(parts.password or ""),
             "HOST": parts.hostname or "",
             "PORT": str(parts.port or ""),
-            "CONN_MAX_AGE": envint("DB_CONN_MAX_AGE", 60),
+            # A pooled connection goes back to the pool at the end of each
+            # request (Django refuses persistent connections with a pool).
+            "CONN_MAX_AGE": 0 if pool_size > 0 else envint("DB_CONN_MAX_AGE", 60),
             "CONN_HEALTH_CHECKS": True,
             "OPTIONS": options,
         }
@@ -84,7 +93,7 @@ def database_from_url(url: str) -> dict:
 DEBUG = envbool("DEBUG", True)
 SECRET_KEY = envsecret("SECRET_KEY") or local_secret_key()
 # Subscription keys are looked up and encrypted with keys derived from this,
-# or from SECRET_KEY when it is empty (gateway/models.py). Set it to rotate
+# or from SECRET_KEY when it is empty (subscriptions/models.py). Set it to rotate
 # SECRET_KEY without invalidating every developer's keys.
 KEY_ENCRYPTION_KEY = envsecret("KEY_ENCRYPTION_KEY") or ""
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
@@ -108,6 +117,10 @@ GATEWAY_MAX_RESPONSE_BYTES = envint("GATEWAY_MAX_RESPONSE_BYTES", 100 * 1024 * 1
 # but runs on http locally): on by default only when DEBUG is off and the
 # portal is served over https (SITE_URL).
 GATEWAY_ENFORCE_SCHEME = envbool("GATEWAY_ENFORCE_SCHEME", not DEBUG and HTTPS_SITE)
+# When the counters' store (Redis) cannot be reached: off (the default) answers
+# 503, so no limit is ever passed; on admits every call unchecked, with a
+# warning in the log, so an outage of Redis is not one of the APIs.
+GATEWAY_COUNTERS_FAIL_OPEN = envbool("GATEWAY_COUNTERS_FAIL_OPEN", False)
 # Write call records from a background thread in batches (gateway/records.py).
 GATEWAY_RECORD_ASYNC = envbool("GATEWAY_RECORD_ASYNC", True)
 # The Try It console reaches the gateway in-process, through Django's handler,
@@ -137,6 +150,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "apis",
+    "subscriptions",
     "accounts",
     "gateway",
     "mlservice",

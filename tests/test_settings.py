@@ -23,7 +23,23 @@ def test_it_reads_a_postgresql_url():
         "db.internal",
         "5433",
     )
-    assert db["OPTIONS"] == {"sslmode": "require"}
+    assert db["OPTIONS"] == {"sslmode": "require", "pool": {"min_size": 1, "max_size": 10, "timeout": 10.0}}
+    # Django's pool returns connections at the end of each request instead.
+    assert db["CONN_MAX_AGE"] == 0
+
+
+def test_the_pool_is_sized_by_the_environment_and_can_be_turned_off(monkeypatch):
+    monkeypatch.setenv("DB_POOL_SIZE", "4")
+    monkeypatch.setenv("DB_POOL_TIMEOUT", "2.5")
+    assert database_from_url("postgres://db/portico")["OPTIONS"]["pool"] == {
+        "min_size": 1,
+        "max_size": 4,
+        "timeout": 2.5,
+    }
+    monkeypatch.setenv("DB_POOL_SIZE", "0")
+    monkeypatch.setenv("DB_CONN_MAX_AGE", "30")
+    db = database_from_url("postgres://db/portico")
+    assert "pool" not in db["OPTIONS"] and db["CONN_MAX_AGE"] == 30
 
 
 def test_it_reads_a_sqlite_url():

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from django.conf import settings as django_settings
 
-from gateway.models import Call, Subscription
+from gateway.models import Call
+from subscriptions.models import Subscription
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

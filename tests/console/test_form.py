@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from apis.models import Parameter
 from console.models import SavedValues, Send
-from gateway.models import Subscription
+from subscriptions.models import Subscription
 
 pytestmark = pytest.mark.django_db
 

@@ -30,7 +30,7 @@ from django.contrib.auth import get_user_model, SESSION_KEY, BACKEND_SESSION_KEY
 from django.contrib.sessions.backends.db import SessionStore
 from apis import demo
 from apis.models import Api, Operation, Product
-from gateway.models import Subscription
+from subscriptions.models import Subscription
 from mlservice import demo as ml_demo
 api = demo.load()
 service = ml_demo.load(api)

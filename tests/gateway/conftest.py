@@ -156,7 +156,7 @@ def echo_api(db, backend_url, product):
 
 @pytest.fixture
 def subscription(alice, product):
-    from gateway import services
+    from subscriptions import services
 
     return services.subscribe(user=alice, product=product, name="Alice's app")
 

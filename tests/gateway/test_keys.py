@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.models import Subscription
+from subscriptions.models import Subscription
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 
 from gateway.apps import RedactKeys
-from gateway.models import Subscription
+from subscriptions.models import Subscription
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.core import mail
 
-from gateway.models import Subscription
+from subscriptions.models import Subscription
 
 pytestmark = pytest.mark.django_db
 
@@ -52,7 +52,7 @@ def test_a_product_that_needs_approval_gives_a_submitted_subscription_and_tells_
 def test_an_admin_approves_and_the_developer_gets_an_email(admin_client, alice, unlimited):
     subscription = Subscription.objects.create(user=alice, product=unlimited, name="Prod")
     response = admin_client.post(
-        "/admin/gateway/subscription/", {"action": "approve", "_selected_action": [subscription.pk]}
+        "/admin/subscriptions/subscription/", {"action": "approve", "_selected_action": [subscription.pk]}
     )
     assert response.status_code == 302
     subscription.refresh_from_db()
@@ -61,16 +61,20 @@ def test_an_admin_approves_and_the_developer_gets_an_email(admin_client, alice, 
 
 
 def test_an_admin_suspends_and_reactivates(admin_client, subscription):
-    admin_client.post("/admin/gateway/subscription/", {"action": "suspend", "_selected_action": [subscription.pk]})
+    admin_client.post(
+        "/admin/subscriptions/subscription/", {"action": "suspend", "_selected_action": [subscription.pk]}
+    )
     subscription.refresh_from_db()
     assert subscription.state == "suspended"
-    admin_client.post("/admin/gateway/subscription/", {"action": "reactivate", "_selected_action": [subscription.pk]})
+    admin_client.post(
+        "/admin/subscriptions/subscription/", {"action": "reactivate", "_selected_action": [subscription.pk]}
+    )
     subscription.refresh_from_db()
     assert subscription.state == "active"
 
 
 def test_the_admin_never_shows_keys(admin_client, subscription):
-    page = admin_client.get(f"/admin/gateway/subscription/{subscription.pk}/change/").content.decode()
+    page = admin_client.get(f"/admin/subscriptions/subscription/{subscription.pk}/change/").content.decode()
     assert subscription.primary_key not in page and subscription.primary_digest not in page
 
 
@@ -131,7 +135,7 @@ def test_an_unpublished_product_cannot_be_subscribed_to(client, alice, product):
 def test_approving_in_the_change_form_also_emails_the_developer(admin_client, alice, unlimited):
     subscription = Subscription.objects.create(user=alice, product=unlimited, name="Prod")
     response = admin_client.post(
-        f"/admin/gateway/subscription/{subscription.pk}/change/",
+        f"/admin/subscriptions/subscription/{subscription.pk}/change/",
         {"user": alice.pk, "product": unlimited.pk, "name": "Prod", "state": "active"},
     )
     assert response.status_code == 302

@@ -27,8 +27,8 @@ def demo(live_server, alice, bob, settings):
     routing.catalog.clear()  # the catalog of another test's database
     from apis import demo as api_demo
     from apis.models import Operation, Product
-    from gateway import services
     from mlservice import demo as ml_demo
+    from subscriptions import services
 
     api = api_demo.load()
     api.service_url = f"{live_server.url}/ml"
@@ -76,7 +76,7 @@ def test_a_developer_sees_and_controls_only_the_jobs_of_his_subscription(demo):
 
 
 def test_the_caller_cannot_claim_another_subscription(demo):
-    from gateway.models import Subscription
+    from subscriptions.models import Subscription
 
     job_id = as_developer(demo, "alice", "POST", json=BODY).json()
     alices = str(Subscription.objects.get(user__username="alice").pk)

@@ -5,7 +5,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from gateway.models import Call, Subscription
+from gateway.models import Call
+from subscriptions.models import Subscription
 
 
 @pytest.fixture(autouse=True)

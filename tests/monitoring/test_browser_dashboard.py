@@ -54,7 +54,7 @@ def backend_url():
 @pytest.fixture
 def key(settings, backend_url, alice):
     from apis.models import Api, Operation, Product
-    from gateway import services
+    from subscriptions import services
 
     settings.GATEWAY_RECORD_ASYNC = False  # records visible as soon as the call returns
     routing.catalog.clear()

@@ -10,10 +10,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from apis.models import Product
-from gateway import services
-from gateway.models import Subscription
-
-KEYS = ("primary", "secondary")
+from subscriptions import services
+from subscriptions.keys import KEYS
+from subscriptions.models import Subscription, SubscriptionsLimitReached
 
 
 def _own(request, pk: int, which: str | None = None) -> Subscription:
@@ -23,10 +22,19 @@ def _own(request, pk: int, which: str | None = None) -> Subscription:
     return get_object_or_404(Subscription.objects.select_related("product"), pk=pk, user=request.user)
 
 
+def profile_context(user, revealed: tuple[int, str] | None = None) -> dict:
+    """The profile page's subscriptions, each with the key shown in clear, if any."""
+    cards = [
+        (subscription, revealed[1] if revealed and revealed[0] == subscription.pk else None)
+        for subscription in user.subscriptions.select_related("product")
+    ]
+    return {"cards": cards, "nav": "profile"}
+
+
 def _card(request, subscription: Subscription, revealed: str | None = None):
     return render(
         request,
-        "gateway/partials/subscription.html",
+        "subscriptions/partials/subscription.html",
         {"subscription": subscription, "revealed": revealed},
     )
 
@@ -35,7 +43,11 @@ def _card(request, subscription: Subscription, revealed: str | None = None):
 @login_required
 def subscribe(request, slug: str):
     product = get_object_or_404(Product, slug=slug, published=True)
-    subscription = services.subscribe(user=request.user, product=product, name=request.POST.get("name", ""))
+    try:
+        subscription = services.subscribe(user=request.user, product=product, name=request.POST.get("name", ""))
+    except SubscriptionsLimitReached as e:
+        messages.error(request, e.message)
+        return redirect(product)
     if subscription.is_active:
         messages.success(request, f"You are subscribed to {product.name}. Your keys are below.")
     else:
@@ -52,8 +64,6 @@ def show_key(request, pk: int, which: str):
         raise Http404
     if request.htmx:
         return _card(request, subscription, revealed=which)
-    from accounts.views import profile_context
-
     return render(request, "accounts/profile.html", profile_context(request.user, (subscription.pk, which)))
 
 

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from django import template
 
+from subscriptions.keys import KEYS
+
 register = template.Library()
 
 
@@ -12,9 +14,9 @@ def subscription_keys(subscription, revealed=None) -> list[dict]:
         {
             "which": which,
             "label": f"{which.capitalize()} key",
-            "value": getattr(subscription, f"{which}_key") if which == revealed else None,
+            "value": subscription.key(which) if which == revealed else None,
         }
-        for which in ("primary", "secondary")
+        for which in KEYS
     ]
 
 
@@ -22,4 +24,4 @@ def subscription_keys(subscription, revealed=None) -> list[dict]:
 def user_subscriptions(product, user) -> list:
     if not user.is_authenticated:
         return []
-    return list(product.subscriptions.filter(user=user).exclude(state__in=["cancelled", "expired"]))
+    return list(product.subscriptions.filter(user=user).open())
