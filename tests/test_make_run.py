@@ -144,6 +144,13 @@ def answers(url: str) -> bool:
         return False
 
 
+def azurite_answers(port: int) -> bool:
+    try:
+        return requests.get(f"http://127.0.0.1:{port}/devstoreaccount1?comp=list", timeout=5).status_code > 0
+    except requests.ConnectionError:
+        return False
+
+
 def wait_for(predicate, timeout: float = 30) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -210,8 +217,9 @@ def test_two_runs_share_no_port_socket_or_data(runs):
     for run in (first, second):
         assert (run.var / "portico.sqlite3").exists()
         assert (run.var / "azurite").is_dir()  # each run's own Azurite data
-        # Its own Azurite, on the port derived from its PORT, answers (any HTTP status).
-        assert requests.get(f"http://127.0.0.1:{run.port + 2000}/devstoreaccount1?comp=list", timeout=5).status_code
+        # Its own Azurite, on the port derived from its PORT, answers (any HTTP status);
+        # it may start a moment after the portal does.
+        assert wait_for(lambda: azurite_answers(run.port + 2000)), run.output()
     # Nothing of either run in the (shared) home directory: no control socket there.
     assert [p.relative_to(home) for p in home.rglob("*") if p.is_socket()] == []
 
