@@ -219,7 +219,7 @@ def test_two_runs_share_no_port_socket_or_data(runs):
         assert (run.var / "azurite").is_dir()  # each run's own Azurite data
         # Its own Azurite, on the port derived from its PORT, answers (any HTTP status);
         # it may start a moment after the portal does.
-        assert wait_for(lambda: azurite_answers(run.port + 2000)), run.output()
+        assert wait_for(lambda port=run.port + 2000: azurite_answers(port)), run.output()
     # Nothing of either run in the (shared) home directory: no control socket there.
     assert [p.relative_to(home) for p in home.rglob("*") if p.is_socket()] == []
 
