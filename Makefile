@@ -10,7 +10,7 @@ export PORTICO_PORT := $(PORT)
 # two PORTs do not share one Azurite.
 export AZURITE_BLOB_PORT ?= $(shell echo $$(( $(PORT) + 2000 )))
 # Azurite keeps its data with the rest of this checkout's state.
-export AZURITE_LOCATION ?= $(or $(PORTAL_VAR_DIR),var)/azurite
+export AZURITE_LOCATION ?= $(or $(PORTAL_VAR_DIR),$(CURDIR)/var)/azurite
 PIP := $(BIN)/pip install --disable-pip-version-check -q
 
 .PHONY: run test install install-test browser setup bench lint clean
