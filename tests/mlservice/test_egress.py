@@ -180,3 +180,15 @@ def test_allow_list_entries(entry, host, port, allowed):
 )
 def test_only_global_addresses_are_public(address, expected):
     assert egress.public(address) is expected
+
+
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_an_allowed_endpoint_is_connected_to_over_either_scheme(client, service, settings, listener, scheme):
+    settings.MLSERVICE_STORAGE_TIMEOUT = 2
+    settings.MLSERVICE_STORAGE_RETRIES = 0
+    settings.MLSERVICE_STORAGE_ALLOWED_HOSTS = [f"127.0.0.1:{listener.port}"]
+    connection_string = f"AccountName=acct;AccountKey={KEY};BlobEndpoint={scheme}://127.0.0.1:{listener.port}/acct;"
+    body = {"Input": {"ConnectionString": connection_string, "RelativeLocation": "/c/in.csv"}}
+    failed_details(client, service, call(client, service, "post", body=body).json())
+    # The listener speaks neither HTTP nor TLS, but the worker did connect to it.
+    assert listener.connections >= 1
