@@ -8,12 +8,21 @@ urlpatterns = [
     path("signup/", views.signup, name="accounts-signup"),
     path(
         "login/",
-        auth_views.LoginView.as_view(template_name="accounts/login.html", authentication_form=LoginForm),
+        views.LoginView.as_view(template_name="accounts/login.html", authentication_form=LoginForm),
         name="accounts-login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="accounts-logout"),
     path("profile/", views.profile, name="accounts-profile"),
-    path("password-reset/", views.password_reset, name="accounts-password-reset"),
+    path(
+        "password-reset/",
+        views.PasswordResetView.as_view(
+            template_name="accounts/password_reset.html",
+            email_template_name="accounts/password_reset_email.txt",
+            subject_template_name="accounts/password_reset_subject.txt",
+            success_url=reverse_lazy("accounts-password-reset-sent"),
+        ),
+        name="accounts-password-reset",
+    ),
     path(
         "password-reset/sent/",
         auth_views.PasswordResetDoneView.as_view(template_name="accounts/password_reset_sent.html"),

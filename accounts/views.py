@@ -10,12 +10,32 @@ from django.contrib.auth.decorators import login_required
 from django.db import IntegrityError, transaction
 from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_safe
 
 from accounts.forms import SignupForm
 from subscriptions.views import profile_context
+
+
+# Without django.contrib.sites, Django's auth views call the site by the host
+# the request came to ("127.0.0.1:8765"): they say SITE_NAME instead.
+class LoginView(auth_views.LoginView):
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(**kwargs) | {"site_name": settings.SITE_NAME}
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    # The link in the mail starts with SITE_URL, never with the request's Host
+    # header: whoever asks for the reset must not choose where the link leads.
+    def form_valid(self, form):
+        site = urlsplit(settings.SITE_URL)
+        self.extra_email_context = {
+            "site_url": settings.SITE_URL,
+            "site_name": settings.SITE_NAME,
+            "protocol": site.scheme,
+            "domain": site.netloc,
+        }
+        return super().form_valid(form)
 
 
 @require_http_methods(["GET", "POST"])
@@ -35,25 +55,6 @@ def signup(request):
         messages.success(request, "Welcome! Subscribe to a product to get your keys.")
         return safe_next_redirect(request, default="apis-products")
     return render(request, "accounts/signup.html", {"form": form})
-
-
-@require_http_methods(["GET", "POST"])
-def password_reset(request):
-    # The link in the mail starts with SITE_URL, never with the request's Host
-    # header: whoever asks for the reset must not choose where the link leads.
-    view = auth_views.PasswordResetView.as_view(
-        template_name="accounts/password_reset.html",
-        email_template_name="accounts/password_reset_email.txt",
-        subject_template_name="accounts/password_reset_subject.txt",
-        success_url=reverse("accounts-password-reset-sent"),
-        extra_email_context={
-            "site_url": settings.SITE_URL,
-            "site_name": settings.SITE_NAME,
-            "protocol": urlsplit(settings.SITE_URL).scheme,
-            "domain": urlsplit(settings.SITE_URL).netloc,
-        },
-    )
-    return view(request)
 
 
 @require_safe

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
 from django.db import models
 from django.db.models import Count
@@ -10,6 +11,7 @@ from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
 from apis.models import Api, Operation, Parameter, Product, RequestRepresentation, Response, ResponseRepresentation
+from portal.adminforms import LabelledInlineFormSet
 
 admin.site.site_header = "Portico administration"
 admin.site.site_title = "Portico"
@@ -17,6 +19,7 @@ admin.site.index_title = "Publisher"
 
 
 class OperationInline(admin.TabularInline):
+    formset = LabelledInlineFormSet
     model = Operation
     fields = ["order", "method", "url_template", "display_name", "console_enabled"]
     extra = 1
@@ -24,11 +27,13 @@ class OperationInline(admin.TabularInline):
 
 
 class ProductApiInline(admin.TabularInline):
+    formset = LabelledInlineFormSet
     model = Api.products.through
     extra = 1
     verbose_name = "API"
     verbose_name_plural = "APIs in this product"
-    autocomplete_fields = ["api"]
+    # A raw id with its lookup, not select2's autocomplete: select2's box has no accessible name.
+    raw_id_fields = ["api"]
 
 
 @admin.register(Product)
@@ -74,9 +79,13 @@ class ApiAdmin(admin.ModelAdmin):
     list_filter = ["published", "subscription_required", "url_schemes", "products"]
     search_fields = ["name", "path", "description", "service_url"]
     prepopulated_fields = {"slug": ["name"]}
-    filter_horizontal = ["products"]
     inlines = [OperationInline]
-    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    # Products as checkboxes: a site has a few, and filter_horizontal's widget
+    # puts an aria-label on a bare <span>, which axe-core counts as serious.
+    formfield_overrides = {
+        models.URLField: {"assume_scheme": "https"},
+        models.ManyToManyField: {"widget": forms.CheckboxSelectMultiple},
+    }
     fieldsets = [
         (None, {"fields": ["name", "slug", "description"]}),
         ("Web service", {"fields": ["service_url", "path", "url_schemes"]}),
@@ -96,6 +105,7 @@ class ApiAdmin(admin.ModelAdmin):
 
 
 class ParameterInline(admin.TabularInline):
+    formset = LabelledInlineFormSet
     model = Parameter
     fields = ["name", "location", "description", "type", "default_value", "allowed_values", "required"]
     extra = 0
@@ -108,6 +118,7 @@ class RequestRepresentationInline(admin.StackedInline):
 
 
 class ResponseInline(admin.TabularInline):
+    formset = LabelledInlineFormSet
     model = Response
     extra = 0
     show_change_link = True

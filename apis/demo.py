@@ -101,7 +101,7 @@ def load() -> Api:
             "order": 1,
         },
     )
-    Product.objects.update_or_create(
+    unlimited, _ = Product.objects.update_or_create(
         slug="unlimited",
         defaults={
             "name": "Unlimited",
@@ -133,7 +133,8 @@ def load() -> Api:
             "published": True,
         },
     )
-    api.products.add(starter)
+    # Both products give access to the demo API: a product with no API would offer nothing to subscribe to.
+    api.products.add(starter, unlimited)
     for order, (name, method, template, description, example) in enumerate(OPERATIONS):
         operation, _ = Operation.objects.update_or_create(
             api=api,

@@ -8,6 +8,8 @@ carry the limits the gateway enforces.
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
@@ -167,6 +169,30 @@ class Api(models.Model):
     @property
     def gateway_url(self) -> str:
         return f"{settings.GATEWAY_URL}/{self.path}"
+
+    @property
+    def allowed_schemes(self) -> list[str]:
+        return [s.strip() for s in self.url_schemes.split(",") if s.strip()]
+
+    def served_schemes(self) -> tuple[str, str]:
+        """What the gateway here really serves the API on, as (schemes, note), for its page.
+
+        The gateway is reached at GATEWAY_URL and refuses a scheme the API does
+        not allow only when GATEWAY_ENFORCE_SCHEME is on (the rule in gateway/views.py).
+        """
+        scheme = urlsplit(settings.GATEWAY_URL).scheme
+        allowed = " and ".join(s.upper() for s in self.allowed_schemes) or "none"
+        if scheme in self.allowed_schemes:
+            return scheme.upper(), "" if allowed == scheme.upper() else f"The API allows {allowed}."
+        if not settings.GATEWAY_ENFORCE_SCHEME:
+            return scheme.upper(), (
+                f"The API is published for {allowed} only; this gateway does not enforce it "
+                "(GATEWAY_ENFORCE_SCHEME is off, as in local development)."
+            )
+        return (
+            "none at this base URL",
+            f"The API allows {allowed} only and this gateway is reached over {scheme.upper()}.",
+        )
 
 
 class Operation(models.Model):

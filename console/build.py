@@ -1,9 +1,9 @@
 """Build the HTTP request the console sends, and show it as text.
 
 Pure Python, no Django: the views gather what the developer typed into a
-ConsoleInput, this module validates it and builds the request, the preview,
-the raw HTTP text and the curl and Python snippets from the same BuiltRequest,
-so what is shown is what is sent.
+ConsoleInput, this module validates it and builds the request and its preview; the code
+snippets (console/snippets.py, one template per language) are written from
+the same BuiltRequest, so what is shown is what is sent.
 
 The URL is only ever made by UrlTemplate.expand, which percent-encodes every
 value; the result is then checked to stay under the operation's gateway path.
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import re
-import shlex
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -26,7 +25,6 @@ BAD_VALUE_RE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 MAX_URL_LENGTH = 8000
 MAX_VALUE_LENGTH = 4000
 MAX_HEADERS = 50
-MAX_BODY = 1_000_000
 SECRET_HEADER_RE = re.compile(r"authorization|key|token|secret|cookie|password|signature", re.I)
 MASK = "••••••••"
 AUTH_SCHEMES = {"bearer", "basic", "digest", "token", "negotiate", "sharedkey", "sharedaccesssignature"}
@@ -102,6 +100,27 @@ def is_json_type(content_type: str) -> bool:
     return main == "application/json" or main.endswith("+json")
 
 
+def merge_headers(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """One row per header name (case-insensitive): a header the operation declares and
+    the same header added by hand become one, so it is never sent twice.
+
+    The row keeps the first spelling of the name and its place; a later non-empty
+    value wins (it is what the developer typed last).
+    """
+    merged: list[tuple[str, str]] = []
+    where: dict[str, int] = {}
+    for name, value in headers:
+        key = name.strip().lower()
+        if key and key in where:
+            if value.strip():
+                merged[where[key]] = (merged[where[key]][0], value)
+            continue
+        if key:
+            where[key] = len(merged)
+        merged.append((name, value))
+    return merged
+
+
 def build(
     *,
     method: str,
@@ -110,6 +129,7 @@ def build(
     required: set[str],
     header_params: dict[str, bool],
     data: ConsoleInput,
+    max_body_bytes: int | None = None,
 ) -> BuiltRequest:
     """Validate the input and build the request to base_url + the expanded template.
 
@@ -139,7 +159,7 @@ def build(
 
     headers: list[tuple[str, str]] = []
     seen: set[str] = set()
-    for index, (name, value) in enumerate(data.headers):
+    for index, (name, value) in enumerate(merge_headers(data.headers)):
         name = name.strip()
         if not name and not value:
             continue
@@ -171,8 +191,10 @@ def build(
         headers = [(n, v) for n, v in headers if n.lower() != KEY_HEADER.lower()]
         headers.append((KEY_HEADER, data.key))
 
-    if len(data.body) > MAX_BODY:
-        errors["body"] = f"The body is too large for the console: at most {MAX_BODY} characters."
+    # The gateway refuses a larger body (413): say so next to the field, before sending.
+    size = len(data.body.encode("utf-8")) if max_body_bytes is not None else 0
+    if max_body_bytes is not None and size > max_body_bytes:
+        errors["body"] = f"The body is {size:,} bytes; the gateway accepts at most {max_body_bytes:,} bytes."
 
     url = preview = ""
     try:
@@ -217,62 +239,6 @@ def shown_headers(request: BuiltRequest, reveal: bool) -> list[tuple[str, str]]:
     if reveal:
         return request.headers
     return [(n, mask(v) if is_secret_header(n) else v) for n, v in request.headers]
-
-
-def raw_http(request: BuiltRequest, reveal: bool = False) -> str:
-    lines = [f"{request.method} {request.path} HTTP/1.1", f"Host: {request.host}"]
-    lines += [f"{n}: {v}" for n, v in shown_headers(request, reveal)]
-    text = "\n".join(lines) + "\n"
-    if request.body:
-        text += "\n" + request.body
-    return text
-
-
-def curl(request: BuiltRequest, reveal: bool = False) -> str:
-    parts = ["curl"]
-    if request.method != "GET" or request.body:
-        parts += ["-X", request.method]
-    parts.append(shlex.quote(request.shown_url))
-    for n, v in shown_headers(request, reveal):
-        parts += ["-H", shlex.quote(f"{n}: {v}")]
-    if request.body:
-        parts += ["--data-binary", shlex.quote(request.body)]
-    return " \\\n  ".join(_pair_flags(parts))
-
-
-def _pair_flags(parts: list[str]) -> list[str]:
-    # "-H 'X: y'" stays on one line of the snippet.
-    out: list[str] = []
-    i = 0
-    while i < len(parts):
-        if parts[i].startswith("-") and i + 1 < len(parts):
-            out.append(f"{parts[i]} {parts[i + 1]}")
-            i += 2
-        else:
-            out.append(parts[i])
-            i += 1
-    if len(out) > 1 and out[0] == "curl":
-        out[0:2] = [f"curl {out[1]}"]
-    return out
-
-
-def python(request: BuiltRequest, reveal: bool = False) -> str:
-    headers = dict(shown_headers(request, reveal))
-    lines = ["import requests", ""]
-    lines.append(f"url = {request.shown_url!r}")
-    lines.append("headers = {")
-    lines += [f"    {n!r}: {v!r}," for n, v in headers.items()]
-    lines.append("}")
-    args = "url, headers=headers"
-    if request.body:
-        lines.append(f"body = {request.body!r}")
-        args += ", data=body.encode()"
-    lines.append(f"response = requests.request({request.method!r}, {args}, timeout=30)")
-    lines.append("print(response.status_code, response.reason)")
-    lines.append("for name, value in response.headers.items():")
-    lines.append('    print(f"{name}: {value}")')
-    lines.append("print(response.text)")
-    return "\n".join(lines)
 
 
 # Storage credentials inside a body: the account key of a connection string and

@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass, field
 
 from cryptography.fernet import InvalidToken
+from django.conf import settings
 from django.http import QueryDict
 
 from apis import urltemplate
@@ -32,11 +33,11 @@ class State:
     rep: int = 0
     body: str = ""
     reveal: bool = False
+    snippet: str = ""  # the language of the code shown; not saved
 
     def to_saved(self) -> dict:
         return {
             "params": self.params,
-            "extra_query": self.extra_query,
             "headers": [(n, v) for n, v in self.headers if n.lower() != "content-type"],
             "subscription": self.subscription,
         }
@@ -81,9 +82,15 @@ def header_params(operation: Operation) -> list[Parameter]:
     return [p for p in operation.parameters.all() if p.location == Parameter.HEADER]
 
 
-def initial(operation: Operation, user) -> State:
-    """The form as first shown: the developer's saved values, else the operation's defaults."""
-    saved = SavedValues.load(user, operation.api)
+def initial(operation: Operation, user, *, defaults: bool = False) -> State:
+    """The form as first shown: the developer's saved values, else the operation's defaults.
+
+    Parameters and headers are saved per API (a {workspace} typed once fills
+    every operation); the body and the extra query parameters per operation.
+    With defaults=True ("Reset to defaults") nothing saved is used.
+    """
+    saved = {} if defaults else SavedValues.load(user, operation.api)
+    mine = saved.get("operations", {}).get(str(operation.pk), {})
     reps = representations(operation)
     state = State()
     saved_params = saved.get("params", {})
@@ -103,13 +110,30 @@ def initial(operation: Operation, user) -> State:
         if name.lower() not in have and name.lower() != KEY_HEADER.lower():
             state.headers.append((name, value))
             have.add(name.lower())
-    state.extra_query = [tuple(pair) for pair in saved.get("extra_query", [])]  # type: ignore[misc]
+    state.extra_query = [tuple(pair) for pair in mine.get("extra_query", [])]  # type: ignore[misc]
     options = [value for _, group in subscription_options(user) for value, _ in group]
     state.subscription = saved.get("subscription", "") if saved.get("subscription") in options else ""
-    if not saved and options:
-        state.subscription = preferred_subscription(user, operation) or options[0]
-    state.body = reps[0].example if reps else ""
+    if not state.subscription and options:
+        # "(no subscription key)", or a key since cancelled, is never silently kept:
+        # a fresh page picks the developer's subscription to this API again.
+        state.subscription = preferred_subscription(user, operation) or ("" if saved else options[0])
+    state.rep = min(int(mine.get("rep", 0) or 0), max(len(reps) - 1, 0))
+    state.body = mine["body"] if "body" in mine else (reps[state.rep].example if reps else "")
     return state
+
+
+def save(user, operation: Operation, state: State) -> None:
+    """Keep what the developer typed: shared values per API, the rest under this operation."""
+    if not user.is_authenticated:
+        return
+    data = SavedValues.load(user, operation.api)
+    data.update(state.to_saved())
+    data.setdefault("operations", {})[str(operation.pk)] = {
+        "body": state.body,
+        "extra_query": state.extra_query,
+        "rep": state.rep,
+    }
+    SavedValues.store(user, operation.api, data)
 
 
 def from_post(operation: Operation, data: QueryDict) -> State:
@@ -119,7 +143,7 @@ def from_post(operation: Operation, data: QueryDict) -> State:
             continue
         state.params[param.name] = data.get(f"p_{param.name}", "")
     state.extra_query = list(zip(data.getlist("q_name"), data.getlist("q_value"), strict=False))
-    state.headers = list(zip(data.getlist("h_name"), data.getlist("h_value"), strict=False))
+    state.headers = build.merge_headers(list(zip(data.getlist("h_name"), data.getlist("h_value"), strict=False)))
     state.subscription = data.get("subscription", "")
     try:
         state.rep = max(int(data.get("rep", 0)), 0)
@@ -127,6 +151,7 @@ def from_post(operation: Operation, data: QueryDict) -> State:
         state.rep = 0
     state.body = data.get("body", "").replace("\r\n", "\n")
     state.reveal = data.get("reveal") == "on"
+    state.snippet = data.get("snippet", "")
     return state
 
 
@@ -197,4 +222,5 @@ def build_request(operation: Operation, state: State, user) -> build.BuiltReques
         required={p.name for p in params if p.location != Parameter.HEADER and p.required},
         header_params={p.name.lower(): p.required for p in params if p.location == Parameter.HEADER},
         data=to_input(state, resolve_key(user, state.subscription)),
+        max_body_bytes=settings.GATEWAY_MAX_REQUEST_BYTES,
     )

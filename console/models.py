@@ -114,3 +114,67 @@ class Send(models.Model):
         oldest_kept = mine.order_by("-id").values_list("id", flat=True)[HISTORY_SIZE - 1 : HISTORY_SIZE]
         if oldest_kept:
             mine.filter(id__lt=oldest_kept[0]).delete()
+
+
+class BatchRun(models.Model):
+    """One batch job started from the batch job panel, followed until it ends.
+
+    The panel polls the job's status through the gateway with the developer's
+    own subscription key and the web service's API key (the Authorization
+    header they typed), kept encrypted like the saved values.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, models.CASCADE, related_name="batch_runs")
+    api = models.ForeignKey(Api, models.CASCADE, related_name="+")
+    created = models.DateTimeField(default=timezone.now)
+    # The console's choice of key ("<subscription id>:primary") and the
+    # operations' parameters (workspace, service, api version).
+    subscription = models.CharField(max_length=40)
+    params = models.JSONField(default=dict)
+    encrypted_headers = models.TextField(blank=True)
+    input_location = models.CharField(max_length=300)
+    output_location = models.CharField(max_length=300)
+    job_id = models.CharField(max_length=64, blank=True)
+    started = models.BooleanField(default=False, help_text="BES Start answered 2xx.")
+    state = models.CharField(max_length=12, blank=True, help_text="BES StatusCode as last read.")
+    details = models.TextField(blank=True)
+    results = models.JSONField(null=True, blank=True)
+    rows = models.PositiveIntegerField(default=0, help_text="Rows in the uploaded CSV.")
+    rows_done = models.PositiveIntegerField(null=True, blank=True, help_text="Rows processed, when Status says.")
+    calls = models.PositiveIntegerField(default=0, help_text="Gateway calls this run made.")
+    checks = models.PositiveIntegerField(default=0, help_text="Status calls made.")
+    # The last gateway answer as the panel shows it, and its calls-left headers.
+    last_answer = models.CharField(max_length=300, blank=True)
+    calls_left = models.JSONField(default=list)
+    # After a 429, no Status call before this time (its Retry-After).
+    not_before = models.DateTimeField(null=True, blank=True)
+    ended = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+
+    def __str__(self) -> str:
+        return f"Batch run {self.pk} of user {self.user_id}: job {self.job_id or '-'} {self.state}"
+
+    @property
+    def headers(self) -> list[tuple[str, str]]:
+        if not self.encrypted_headers:
+            return []
+        try:
+            return [tuple(h) for h in json.loads(_fernet().decrypt(self.encrypted_headers.encode()))]
+        except (InvalidToken, ValueError):
+            return []
+
+    @headers.setter
+    def headers(self, value: list[tuple[str, str]]) -> None:
+        self.encrypted_headers = _fernet().encrypt(json.dumps(list(value)).encode()).decode()
+
+    @property
+    def is_over(self) -> bool:
+        return self.ended is not None
+
+    @property
+    def result_links(self) -> list[tuple[str, str]]:
+        from console import batch
+
+        return batch.result_links(self.results) if self.state == "Finished" else []

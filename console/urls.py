@@ -1,6 +1,6 @@
 from django.urls import path
 
-from console import views
+from console import batch_views, views
 
 urlpatterns = [
     path("<int:operation_id>/", views.console_page, name="console-page"),
@@ -10,4 +10,7 @@ urlpatterns = [
     path("sends/<int:pk>/load/", views.history_load, name="console-load"),
     path("sends/<int:pk>/body/", views.send_body, name="console-body"),
     path("sends/<int:pk>/call/", views.send_call, name="console-call"),
+    path("batch/<int:api_id>/submit/", batch_views.batch_submit, name="console-batch-submit"),
+    path("batch/runs/<int:pk>/", batch_views.batch_status, name="console-batch-status"),
+    path("batch/runs/<int:pk>/delete/", batch_views.batch_delete, name="console-batch-delete"),
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 
@@ -16,9 +17,9 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import reswap, retarget
 
 from apis.models import Operation, Parameter
-from console import build, forms
+from console import build, forms, snippets
 from console import render as show
-from console.models import SavedValues, Send
+from console.models import Send
 from console.send import send as send_request
 
 log = logging.getLogger(__name__)
@@ -47,12 +48,16 @@ def console_context(
     errors: dict | None = None,
     sent: Send | None = None,
     message: str = "",
+    restore: bool = False,
 ) -> dict:
     enabled = operation.api.console_enabled and operation.console_enabled
     if state is None:
         state = forms.initial(operation, request.user)
     built = forms.build_request(operation, state, request.user) if enabled else None
     errors = errors if errors is not None else {}
+    if restore and sent is None and request.user.is_authenticated:
+        # Reload, back and forward show the last answer again, from the history: nothing is re-sent.
+        sent = Send.objects.filter(user=request.user, operation=operation).first()
     params = []
     for param in operation.parameters.all():
         if param.location == Parameter.HEADER:
@@ -99,23 +104,59 @@ def console_context(
         "subscription_options": forms.subscription_options(request.user),
         "errors": errors,
         "built": built,
-        "preview": preview_context(built, state.reveal) if built else {},
+        "preview": preview_context(built, state.reveal, state.snippet) if built else {},
         "sent": sent,
         "shown": shown_context(sent) if sent else None,
         "history": history(request, operation),
         "message": message,
+        "languages": snippets.LANGUAGES,
+        # Where sign-up and log-in bring the developer back: this operation's console.
+        "back_here": operation.get_absolute_url() + "#try-it",
+        "error_list": error_list(operation, errors, params, headers),
         "gateway_url": settings.GATEWAY_URL,
+        "max_body_bytes": settings.GATEWAY_MAX_REQUEST_BYTES,
     }
 
 
-def preview_context(built: build.BuiltRequest, reveal: bool) -> dict:
+# The preview is re-rendered as the developer types: a body of megabytes is
+# shown by its beginning, or every keystroke would move (and highlight) it all.
+PREVIEW_BODY_CHARS = 64 * 1024
+
+
+def preview_context(built: build.BuiltRequest, reveal: bool, language: str = snippets.DEFAULT) -> dict:
+    chosen = snippets.language(language)
+    if len(built.body) > PREVIEW_BODY_CHARS:
+        rest = len(built.body) - PREVIEW_BODY_CHARS
+        note = f"\n… and {rest:,} more characters, not shown here: Send sends the whole body."
+        built = dataclasses.replace(built, body=built.body[:PREVIEW_BODY_CHARS] + note)
     return {
         "url": built.shown_url,
-        "raw": build.raw_http(built, reveal),
-        "curl": build.curl(built, reveal),
-        "python": build.python(built, reveal),
+        "raw": snippets.code(built, "http", reveal),
+        "language": chosen,
+        "code_html": snippets.highlighted(snippets.code(built, chosen.slug, reveal), chosen.slug),
         "json_warning": built.json_warning,
     }
+
+
+def error_list(operation: Operation, errors: dict, params: list[dict], headers: list[dict]) -> list[tuple]:
+    """(field id, label, message) for the summary at Send, in the order of the form."""
+    pk = operation.pk
+    items = []
+    for p in params:
+        if p["error"]:
+            items.append((f"c{pk}-p-{p['name']}", p["name"], p["error"]))
+    for key in ("subscription", "headers", "url"):
+        if errors.get(key):
+            items.append((f"c{pk}-subscription" if key == "subscription" else "", key.capitalize(), errors[key]))
+    for h in headers:
+        if h["error"]:
+            items.append((f"c{pk}-h-{h['index']}", h["name"] or f"Header {h['index'] + 1}", h["error"]))
+    for key, message in errors.items():
+        if key.startswith("q_"):
+            items.append((f"c{pk}-q-{key[2:]}", f"Query parameter {int(key[2:]) + 1}", message))
+    if errors.get("body"):
+        items.append((f"c{pk}-body", "Body", errors["body"]))
+    return items
 
 
 def shown_context(sent: Send) -> dict:
@@ -150,7 +191,7 @@ def render_partial(request: HttpRequest, name: str, context: dict) -> HttpRespon
 def console_page(request: HttpRequest, operation_id: int) -> HttpResponse:
     """The console on a page of its own; also where it works without JavaScript."""
     operation = get_operation(request, operation_id)
-    return render(request, "console/page.html", console_context(request, operation))
+    return render(request, "console/page.html", console_context(request, operation, restore=True))
 
 
 @require_POST
@@ -168,11 +209,13 @@ def console_form(request: HttpRequest, operation_id: int) -> HttpResponse:
         state.extra_query.append(("", ""))
     elif action.startswith("remove-query-") and action[13:].isdigit():
         del state.extra_query[int(action[13:]) : int(action[13:]) + 1]
+    elif action == "reset-all":
+        state = forms.initial(operation, request.user, defaults=True)
     elif action in ("reset-body", "rep") and reps:
         rep = reps[min(state.rep, len(reps) - 1)]
         state.body = rep.example
         state.headers = [(n, rep.content_type if n.lower() == "content-type" else v) for n, v in state.headers]
-    SavedValues.store(request.user, operation.api, state.to_saved())
+    forms.save(request.user, operation, state)
     context = console_context(request, operation, state)
     if request.htmx:
         return render_partial(request, "form", context)
@@ -184,11 +227,13 @@ def console_preview(request: HttpRequest, operation_id: int) -> HttpResponse:
     """The URL, raw request and snippets, as typed; also keeps the typed values for the developer."""
     operation = get_operation(request, operation_id)
     state = forms.from_post(operation, request.POST)
-    SavedValues.store(request.user, operation.api, state.to_saved())
+    forms.save(request.user, operation, state)
     built = forms.build_request(operation, state, request.user)
-    context = {"preview": preview_context(built, state.reveal), "built": built, "operation": operation}
+    preview = preview_context(built, state.reveal, request.POST.get("snippet", snippets.DEFAULT))
+    context = {"preview": preview, "built": built, "operation": operation}
     html = render_to_string(f"{TEMPLATE}#preview", context, request)
-    # The JSON check sits next to the body, outside the preview: swapped out of band.
+    # The code and the JSON check sit outside the preview: swapped out of band.
+    html += render_to_string(f"{TEMPLATE}#snippet-code", context | {"oob": True}, request)
     html += render_to_string(f"{TEMPLATE}#json-warning", context | {"oob": True}, request)
     return HttpResponse(html)
 
@@ -229,8 +274,9 @@ def console_send(request: HttpRequest, operation_id: int) -> HttpResponse:
         size=result.size,
         response_headers=result.headers,
         content_type=result.header("Content-Type")[:200],
-        # Kept only when the page offers it as a download: binary, or larger than the page shows.
-        body=result.body if needs_download(result) else b"",
+        # Kept (up to the console's read cap) for the download link and for showing
+        # the answer again after a reload.
+        body=result.body,
         complete=result.complete,
         request_id=next((result.header(h) for h in REQUEST_ID_HEADERS if result.header(h)), "")[:64],
     )
@@ -240,7 +286,7 @@ def console_send(request: HttpRequest, operation_id: int) -> HttpResponse:
             # Pruning every few sends is enough: the page lists the last ten.
             if sent.pk % 5 == 0:
                 sent.prune_history()
-            SavedValues.store(request.user, operation.api, state.to_saved())
+            forms.save(request.user, operation, state)
     except DatabaseError:
         # The call went through; losing its history entry must not hide the answer.
         log.exception("console: could not keep send of %s", build.redact_url(built.url))
@@ -263,15 +309,6 @@ def console_send(request: HttpRequest, operation_id: int) -> HttpResponse:
         ]
     )
     return response
-
-
-def needs_download(result) -> bool:
-    content_type = result.header("Content-Type")
-    return (
-        not result.complete
-        or len(result.body) > show.SHOW_CAP
-        or show.kind_of(content_type, result.body[:4096]) == "binary"
-    )
 
 
 def answer(request: HttpRequest, operation: Operation, state: forms.State, **kwargs) -> HttpResponse:

@@ -38,6 +38,10 @@ class Call(models.Model):
     # A request the gateway refused before forwarding it: a malformed path,
     # header or length, or a body over the limit.
     BAD_REQUEST = "bad_request"
+    # A call forwarded to the backend that answered 4xx (a wrong API key, a
+    # bad body): not a success, not the backend failing either. API
+    # Management's analytics counts these apart too.
+    CLIENT_ERROR = "client_error"
     # Refused because the rate limit and quota could not be checked (Redis
     # down, GATEWAY_COUNTERS_FAIL_OPEN off).
     UNAVAILABLE = "unavailable"
@@ -46,6 +50,7 @@ class Call(models.Model):
     UNCOUNTED = (THROTTLED, QUOTA, UNAVAILABLE)
     OUTCOMES = [
         (SUCCESS, "Success"),
+        (CLIENT_ERROR, "Client error"),
         (UNAUTHORIZED, "Unauthorized"),
         (THROTTLED, "Throttled"),
         (QUOTA, "Over quota"),
@@ -89,3 +94,12 @@ class Call(models.Model):
 
     def __str__(self) -> str:
         return f"{self.method} {self.path} → {self.status}"
+
+    @classmethod
+    def outcome_of(cls, backend_status: int) -> str:
+        """The outcome of a call the gateway forwarded, from the backend's status."""
+        if backend_status >= 500:
+            return cls.BACKEND_ERROR
+        if backend_status >= 400:
+            return cls.CLIENT_ERROR
+        return cls.SUCCESS

@@ -331,8 +331,7 @@ def response_has_no_body(gate: Gate, upstream) -> bool:
 
 
 def _outcome(status: int) -> str:
-    # The gateway did its job; a backend's own 4xx is still a forwarded call.
-    return Call.BACKEND_ERROR if status >= 500 else Call.SUCCESS
+    return Call.outcome_of(status)
 
 
 def _request_headers(request: HttpRequest, *, subscription_id: int | None) -> dict[str, str] | None:

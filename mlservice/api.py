@@ -195,7 +195,7 @@ def job(request: HttpRequest, service: WebService, job_id: str) -> HttpResponse:
         return JsonResponse(job.status())
     if request.method == "DELETE":
         job.cancel()
-        return HttpResponse(status=204)
+        return empty(204)
     return method_not_allowed("GET, DELETE")
 
 
@@ -211,7 +211,15 @@ def start_job(request: HttpRequest, service: WebService, job_id: str) -> HttpRes
             f"The job cannot be started because it is in {job.state} state.",
             "jobid",
         )
-    return HttpResponse(status=200)
+    return empty(200)
+
+
+def empty(status: int) -> HttpResponse:
+    """AzureML's answer with no body (Start: 200, Delete: 204): no body, so no Content-Type.
+    Django would label it text/html; a client would then look for a page that is not there."""
+    response = HttpResponse(status=status)
+    del response["Content-Type"]
+    return response
 
 
 @csrf_exempt

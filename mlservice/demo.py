@@ -6,6 +6,8 @@ and the console keep working across `make run`s.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import logging
 import time
@@ -35,7 +37,22 @@ def load(api=None) -> WebService:
 
 
 DEMO_CONTAINER = "demo"
-DEMO_INPUT = "Col2\nThis is a good day\nThis book was a great read\nNot worth the money, sadly\n"
+DEMO_ROWS = ["This is a good day", "This book was a great read", "Not worth the money, sadly"]
+
+
+def demo_input() -> str:
+    """The demo's input.csv, written by the csv module: a text with a comma must be quoted."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["Col2"])
+    writer.writerows([text] for text in DEMO_ROWS)
+    return out.getvalue()
+
+
+DEMO_INPUT = demo_input()
+# What earlier versions uploaded: its last line has an unquoted comma, so the
+# worker refused it ("Line 4 of the input file has 2 fields"). Replaced when found.
+BROKEN_DEMO_INPUTS = {b"Col2\nThis is a good day\nThis book was a great read\nNot worth the money, sadly\n"}
 
 
 def bes_example() -> str:
@@ -93,6 +110,10 @@ def describe(service: WebService) -> str:
 log = logging.getLogger(__name__)
 
 
+def is_broken(blob) -> bool:
+    return blob.get_blob_properties().size < 1024 and blob.download_blob().readall() in BROKEN_DEMO_INPUTS
+
+
 def ensure_demo_input(*, attempts: int = 20, wait: float = 1.0) -> bool:
     """Upload the demo input CSV to the demo storage if it is not there yet.
 
@@ -111,8 +132,8 @@ def ensure_demo_input(*, attempts: int = 20, wait: float = 1.0) -> bool:
             if not container.exists():
                 container.create_container()
             blob = container.get_blob_client("input.csv")
-            if not blob.exists():
-                blob.upload_blob(DEMO_INPUT.encode())
+            if not blob.exists() or is_broken(blob):
+                blob.upload_blob(DEMO_INPUT.encode(), overwrite=True)
                 log.info("mlservice: uploaded the demo input to /%s/input.csv", DEMO_CONTAINER)
             return True
         except (AzureError, ValueError):

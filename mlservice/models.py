@@ -213,4 +213,6 @@ class BatchJob(models.Model):
             "CreatedAt": iso(self.created),
             "StartTime": iso(self.started),
             "EndTime": iso(self.ended),
+            # An extra (AZUREML.md allows them): how far the worker has got, for a progress line.
+            "RowsProcessed": self.rows,
         }

@@ -5,15 +5,13 @@ from __future__ import annotations
 import json
 
 from django.conf import settings
-from django.contrib.auth.decorators import user_passes_test
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_POST, require_safe
 
 from mlservice import protocol, samples
 from mlservice.models import WebService, storable_id
-
-staff_required = user_passes_test(lambda user: user.is_active and user.is_staff)
+from portal.decorators import staff_required
 
 
 def get_service(service_id: str) -> WebService:

@@ -25,6 +25,7 @@ OUTCOME_COLOURS = {
     "no_match": "#999999",
     "backend_error": "#D55E00",
     "bad_request": "#F0E442",
+    "client_error": "#0072B2",
     "unavailable": "#000000",
 }
 LINE_STYLES = [("#0072B2", ""), ("#D55E00", ""), ("#0072B2", "6 4"), ("#D55E00", "6 4")]

@@ -3,7 +3,6 @@ from __future__ import annotations
 import csv
 
 from django.apps import apps
-from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
@@ -13,6 +12,7 @@ from django.views.decorators.http import require_GET
 from gateway.models import Call
 from monitoring import analytics, charts
 from monitoring.forms import DashboardForm
+from portal.decorators import staff_required
 
 
 def _form(request: HttpRequest) -> DashboardForm:
@@ -23,7 +23,7 @@ def _form(request: HttpRequest) -> DashboardForm:
 
 
 @require_GET
-@staff_member_required
+@staff_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     form = _form(request)
     context = {"form": form, "nav": "monitoring", "query": request.GET.urlencode(), "outcome_choices": Call.OUTCOMES}
@@ -109,7 +109,7 @@ def bucket_name(seconds: int) -> str:
 
 
 @require_GET
-@staff_member_required
+@staff_required
 def export_csv(request: HttpRequest) -> HttpResponse:
     form = _form(request)
     if not form.is_valid():
@@ -246,7 +246,7 @@ def console_send(call: Call):
 
 
 @require_GET
-@staff_member_required
+@staff_required
 def call_detail(request: HttpRequest, call_id: int) -> HttpResponse:
     call = get_object_or_404(
         Call.objects.select_related("api", "operation", "product", "subscription", "user"), pk=call_id

@@ -113,6 +113,10 @@ GATEWAY_CONNECT_TIMEOUT = envfloat("GATEWAY_CONNECT_TIMEOUT", 5.0)
 GATEWAY_READ_TIMEOUT = envfloat("GATEWAY_READ_TIMEOUT", 60.0)
 GATEWAY_MAX_REQUEST_BYTES = envint("GATEWAY_MAX_REQUEST_BYTES", 10 * 1024 * 1024)
 GATEWAY_MAX_RESPONSE_BYTES = envint("GATEWAY_MAX_RESPONSE_BYTES", 100 * 1024 * 1024)
+# The console posts its form (multipart, so a body is not percent-encoded to
+# thrice its size) with a request body of up to the gateway's limit: Django
+# must read that much, or it answers 400 before the console can say a word.
+DATA_UPLOAD_MAX_MEMORY_SIZE = GATEWAY_MAX_REQUEST_BYTES + 1024 * 1024
 # Refuse calls on a scheme the API does not allow (the demo API is HTTPS-only
 # but runs on http locally): on by default only when DEBUG is off and the
 # portal is served over https (SITE_URL).
@@ -353,6 +357,13 @@ MLSERVICE_DEMO_CONNECTION_STRING = os.getenv(
     f"DefaultEndpointsProtocol=http;AccountName={AZURITE_ACCOUNT};AccountKey={AZURITE_KEY};"
     f"BlobEndpoint=http://{AZURITE_HOST}:{AZURITE_BLOB_PORT}/{AZURITE_ACCOUNT};",
 )
+# The batch job panel (console/batch_views.py) uploads the developer's CSV
+# there, in this container, and the job writes its results next to it.
+CONSOLE_BATCH_STORAGE = os.getenv("CONSOLE_BATCH_STORAGE", MLSERVICE_DEMO_CONNECTION_STRING)
+CONSOLE_BATCH_CONTAINER = os.getenv("CONSOLE_BATCH_CONTAINER", "portal-batch")
+CONSOLE_BATCH_MAX_BYTES = envint("CONSOLE_BATCH_MAX_BYTES", 10 * 1024 * 1024)
+# How often the panel asks BES Status while a job runs (each ask is a gateway call).
+CONSOLE_BATCH_POLL_SECONDS = envint("CONSOLE_BATCH_POLL_SECONDS", 2)
 # The worker uploads a small demo input (/demo/input.csv) there as it starts,
 # so the console's BES Submit example works as it is.
 MLSERVICE_DEMO_INPUT = envbool("MLSERVICE_DEMO_INPUT", True)

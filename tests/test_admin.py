@@ -80,7 +80,7 @@ def test_one_click_adds_a_200_ok_response(admin_client, api):
 
 
 def test_the_admin_pages_render(admin_client, demo_api):
-    starter = demo_api.products.get()
+    starter = demo_api.products.get(slug="starter")
     for url in [
         "/admin/",
         "/admin/apis/api/",

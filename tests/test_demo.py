@@ -26,7 +26,7 @@ def test_it_registers_the_walkthrough_api_exactly():
     call_command("load_demo")
     api = Api.objects.get(path="azureml-demo")
     assert (api.name, api.url_schemes) == ("AzureML Demo API", "https")
-    assert [p.slug for p in api.products.all()] == ["starter"]
+    assert sorted(p.slug for p in api.products.all()) == ["starter", "unlimited"]
     assert [(o.display_name, o.method, o.url_template) for o in api.operations.all()] == WALKTHROUGH
     for operation in api.operations.all():
         assert [(r.status_code, r.description) for r in operation.responses.all()] == [("200", "OK")]
@@ -43,6 +43,13 @@ def test_it_creates_the_starter_and_unlimited_products_with_their_limits():
     assert not starter.approval_required
     unlimited = Product.objects.get(slug="unlimited")
     assert unlimited.approval_required and not unlimited.has_rate_limit and not unlimited.has_quota
+
+
+def test_the_unlimited_product_lists_the_demo_api(client):
+    call_command("load_demo")
+    page = client.get("/products/unlimited/").content.decode()
+    assert "AzureML Demo API" in page
+    assert "AzureML Demo API" in client.get("/products/").content.decode().split("Unlimited", 1)[1]
 
 
 def test_it_can_run_twice_without_duplicating_anything():

@@ -43,6 +43,24 @@ def test_the_api_page_shows_the_gateway_url_products_and_operations_in_order(cli
     assert 'class="verb verb-DELETE"' in r.text
 
 
+def scheme_shown(client, api) -> str:
+    import re
+
+    page = client.get(api.get_absolute_url()).text
+    return re.search(r'<span id="url-scheme">([^<]*)</span>', page).group(1)
+
+
+def test_the_api_page_shows_the_scheme_the_gateway_really_serves(client, demo_api, settings):
+    # The demo API is published for HTTPS only, but runs on http locally, unenforced.
+    settings.GATEWAY_URL, settings.GATEWAY_ENFORCE_SCHEME = "http://127.0.0.1:8000/gateway", False
+    assert scheme_shown(client, demo_api) == "HTTP"
+    assert "does not enforce it" in client.get(demo_api.get_absolute_url()).text
+    settings.GATEWAY_URL = "https://portal.example.com/gateway"
+    assert scheme_shown(client, demo_api) == "HTTPS"
+    settings.GATEWAY_URL, settings.GATEWAY_ENFORCE_SCHEME = "http://portal.example.com/gateway", True
+    assert scheme_shown(client, demo_api) == "none at this base URL"
+
+
 def test_the_operation_page_shows_signature_parameters_headers_example_and_responses(client, demo_api, settings):
     op = demo_api.operations.get(display_name="RRS Execute")
     r = client.get(op.get_absolute_url())

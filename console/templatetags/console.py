@@ -13,7 +13,7 @@ def try_it_console(context, operation) -> dict:
     """{% try_it_console operation %}: the Try It console for an operation page."""
     request = context["request"]
     prefetch_related_objects([operation], "parameters", "representations")
-    ctx = console_context(request, operation)
+    ctx = console_context(request, operation, restore=True)
     ctx["request"] = request
     ctx["user"] = request.user
     ctx["csrf_token"] = context.get("csrf_token")

@@ -1,4 +1,5 @@
-// The Try It console's one bit of script: the Retry-After countdown of a 429.
+// The Try It console's bits of script: the Retry-After countdown of a 429,
+// pretty JSON, the copy button, and the focus on the first field in error.
 // Everything else is htmx and server-rendered fragments.
 (function () {
   if (window.porticoConsole) return;
@@ -92,6 +93,68 @@
       : "The portal could not be reached. Check your connection and try again.";
     result.replaceChildren(p);
   }
+  // A body over the gateway's limit is refused here, next to the field,
+  // before anything is sent: the portal would only refuse it too.
+  var encoder = new TextEncoder();
+  function tooLarge(e) {
+    // The requests that carry the form: its own, and the preview's (which includes it).
+    var elt = e.detail.elt;
+    var carries = elt && elt.closest && (elt.closest(".console-form") || elt.closest(".console-preview"));
+    var console_ = carries && elt.closest(".console");
+    var body = console_ && console_.querySelector(".console-form textarea[data-max-bytes]");
+    if (!body) return;
+    var error = document.getElementById(body.getAttribute("aria-describedby"));
+    var limit = parseInt(body.getAttribute("data-max-bytes"), 10);
+    var size = encoder.encode(body.value).length;
+    if (size <= limit) {
+      if (error && error.hasAttribute("data-client")) { error.hidden = true; error.removeAttribute("data-client"); }
+      return;
+    }
+    e.preventDefault();
+    if (!error) return;
+    error.firstElementChild.textContent = "The body is " + size.toLocaleString("en") + " bytes; the gateway accepts at most " +
+      limit.toLocaleString("en") + " bytes. Nothing was sent.";
+    error.hidden = false;
+    error.setAttribute("data-client", "1");
+    error.setAttribute("role", "alert");
+  }
+  document.addEventListener("htmx:beforeRequest", tooLarge);
+  // Copy the code shown (as rendered: secrets stay masked unless revealed).
+  function copy(button) {
+    var source = document.querySelector(button.getAttribute("data-copy"));
+    var status = document.getElementById(button.getAttribute("aria-describedby"));
+    if (!source) return;
+    var say = function (text) { if (status) status.textContent = text; };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(source.textContent).then(function () { say("Copied."); }, function () { say("Select the code and copy it by hand."); });
+    } else {
+      var range = document.createRange();
+      range.selectNodeContents(source);
+      var selection = window.getSelection();
+      selection.removeAllRanges();
+      selection.addRange(range);
+      say(document.execCommand("copy") ? "Copied." : "Selected: copy it with your keyboard.");
+    }
+  }
+  document.addEventListener("click", function (e) {
+    var button = e.target.closest && e.target.closest("button[data-copy]");
+    if (button) copy(button);
+  });
+  // After the form comes back: with errors, bring the first one into view and
+  // focus its field; in any case refresh the preview and the code next to it.
+  function formBack(form) {
+    var field = form.querySelector(".error input, .error select, .error textarea");
+    if (field) {
+      field.scrollIntoView({block: "center"});
+      field.focus({preventScroll: true});
+    } else if (form.querySelector(".error-summary")) {
+      form.querySelector(".error-summary").focus();
+    }
+    form.dispatchEvent(new Event("change", {bubbles: true}));
+  }
+  document.addEventListener("htmx:load", function (e) {
+    if (e.target.matches && e.target.matches("form.console-form")) formBack(e.target);
+  });
   document.addEventListener("htmx:responseError", failed);
   document.addEventListener("htmx:sendError", failed);
   document.addEventListener("DOMContentLoaded", function () { start(document); pretty(document); });

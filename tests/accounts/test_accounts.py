@@ -88,3 +88,22 @@ def test_it_says_the_address_is_taken_when_another_sign_up_wins_the_race(client,
         pre_save.disconnect(other_request, sender=django_user_model)
     assert page.status_code == 200
     assert "An account with this e-mail address already exists." in page.content.decode()
+
+
+def test_the_profile_shows_no_template_comment(client, alice):
+    client.force_login(alice)
+    page = client.get("/accounts/profile/").content.decode()
+    assert "{#" not in page and "#}" not in page and "Loaded after the page" not in page
+
+
+def test_the_login_page_says_the_site_name_not_the_host(client, settings):
+    settings.SITE_NAME = "Contoso APIs"
+    page = client.get("/accounts/login/", HTTP_HOST="127.0.0.1").content.decode()
+    assert "<title>Log in · Contoso APIs</title>" in page
+    assert "127.0.0.1" not in page
+
+
+def test_the_password_reset_mail_says_the_site_name(client, alice, settings):
+    settings.SITE_NAME = "Contoso APIs"
+    client.post("/accounts/password-reset/", {"email": "alice@example.com"}, HTTP_HOST="127.0.0.1")
+    assert mail.outbox[0].subject == "Reset your Contoso APIs password"

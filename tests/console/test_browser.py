@@ -139,7 +139,7 @@ def test_the_sixth_call_within_a_minute_shows_the_429_with_its_countdown(live_se
     assert not page.locator(".console-history .empty-row").is_visible()
 
 
-def test_a_missing_required_parameter_shows_a_field_error_and_sends_nothing(
+def test_a_missing_required_parameter_is_focused_with_its_message_and_a_summary_at_send(
     live_server, page, live_demo, alice, client
 ):
     api, service = live_demo
@@ -148,8 +148,13 @@ def test_a_missing_required_parameter_shows_a_field_error_and_sends_nothing(
     page.goto(f"{live_server.url}{api.operations.get(display_name='RRS Execute').get_absolute_url()}")
     page.locator('[name="p_workspace"]').fill("")
     page.get_by_role("button", name="Send", exact=True).click()
-    page.get_by_text("This parameter is required.").wait_for()
-    assert page.get_by_text("Nothing was sent").is_visible()
+    field = page.locator('.field.error [name="p_workspace"]')
+    field.wait_for()
+    assert field.evaluate("el => el === document.activeElement")  # focused, so in view
+    assert "This parameter is required." in page.locator(".field.error:has([name=p_workspace]) .errorlist").inner_text()
+    summary = page.locator(".console-actions .error-summary")
+    assert "Nothing was sent" in summary.inner_text()
+    assert summary.get_by_role("link", name="workspace").get_attribute("href") == f"#{field.get_attribute('id')}"
     assert not Call.objects.exists()
     assert page.locator(".response-status").count() == 0
 
@@ -177,3 +182,31 @@ def test_a_backend_answering_with_script_shows_it_as_text_and_runs_nothing(
     assert page.evaluate("window.pwned") is None
     assert page.locator("pre.response-body b").count() == 0
     assert dialogs == []
+
+
+def test_reload_back_and_forward_keep_the_last_request_and_answer_without_sending_again(
+    live_server, page, live_demo, alice, client
+):
+    api, service = live_demo
+    subscribe(alice, api)
+    log_in(page, client, live_server, alice)
+    rrs = api.operations.get(display_name="RRS Execute")
+    page.goto(f"{live_server.url}{rrs.get_absolute_url()}")
+    page.get_by_label("Authorization value").fill(f"Bearer {service.primary_key}")
+    page.locator('[name="p_details"]').fill("false")
+    page.get_by_role("button", name="Send", exact=True).click()
+    page.locator(".response-status").get_by_text("200 OK").wait_for()
+    request_id = page.locator(".request-id").inner_text()
+
+    page.reload()
+    assert page.locator(".response-status").inner_text() == "200 OK"
+    assert page.locator(".request-id").inner_text() == request_id
+    assert page.locator('[name="p_details"]').input_value() == "false"
+    page.get_by_text("All operations").click()  # the operation list, one click away
+    page.get_by_role("navigation", name=f"Operations of {api.name}").get_by_role("link", name="BES Status").click()
+    page.get_by_role("heading", name="BES Status", level=1).wait_for()
+    page.go_back()
+    assert page.locator(".request-id").inner_text() == request_id
+    page.go_forward()
+    page.get_by_role("heading", name="BES Status", level=1).wait_for()
+    assert Call.objects.count() == 1  # shown again from the history, never re-sent

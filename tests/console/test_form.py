@@ -86,11 +86,27 @@ def test_the_preview_shows_url_raw_request_curl_and_python_with_the_key_masked(l
         "POST /gateway/azureml-demo/workspaces/ws/services/svc/execute?api-version=2.0&amp;details=true HTTP/1.1"
         in html
     )
-    assert "curl -X POST" in html and "import requests" in html
+    code = text_of(html, "snippet-code")
+    assert code.startswith("curl -X POST")
+    python = text_of(
+        logged_in.post(reverse("console-preview", args=[op.pk]), data | {"snippet": "python"}, **HX).content.decode(),
+        "snippet-code",
+    )
+    assert python.startswith("import requests") and "'Authorization': 'Bearer ••••••••ijkl'" in python
     assert mine.primary_key not in html and "abcdefghijkl" not in html
     assert "Ocp-Apim-Subscription-Key: ••••••••" + mine.primary_key[-4:] in html
     revealed = logged_in.post(reverse("console-preview", args=[op.pk]), data | {"reveal": "on"}, **HX).content.decode()
     assert mine.primary_key in revealed and "Bearer abcdefghijkl" in revealed
+
+
+def text_of(html: str, css_class: str) -> str:
+    """The text of the first element with this class, tags (Pygments' spans) stripped."""
+    import html as html_module
+    import re
+
+    start = html.index(f'class="{css_class}') if f'class="{css_class}' in html else html.index(css_class)
+    body = html[html.index(">", start) + 1 : html.index("</pre>", start)]
+    return html_module.unescape(re.sub(r"<[^>]+>", "", body))
 
 
 def test_someone_elses_subscription_cannot_be_used(client, bob, subscriptions, demo_api):

@@ -44,6 +44,9 @@ class Backend(BaseHTTPRequestHandler):
         path = self.path
         if "/redirect" in path:
             return self._send(302, b"", {"Location": "/elsewhere"})
+        if "/status/" in path:  # a backend answering its own error, e.g. /status/401
+            code = int(path.rsplit("/status/", 1)[1][:3])
+            return self._send(code, b'{"error": "backend says no"}', {"Content-Type": "application/json"})
         if "/cookie" in path:
             # A backend trying to take over the portal's session, beside a cookie of its own.
             self.send_response(200)
@@ -143,6 +146,7 @@ def echo_api(db, backend_url, product):
         ("GET", "/items/{id}"),
         ("POST", "/items?api-version={v}"),
         ("GET", "/redirect"),
+        ("GET", "/status/{code}"),
         ("GET", "/close"),
         ("GET", "/sleep"),
         ("GET", "/big"),

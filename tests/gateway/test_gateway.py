@@ -217,6 +217,15 @@ def test_it_strips_hop_by_hop_headers_both_ways(client, echo_api, key):
     assert "X-Secret-Hop" not in response and "Keep-Alive" not in response
 
 
+@pytest.mark.parametrize(
+    ("status", "outcome"), [(302, "success"), (400, "client_error"), (401, "client_error"), (503, "backend_error")]
+)
+def test_a_backends_own_4xx_is_recorded_as_a_client_error_not_a_success(client, echo_api, key, status, outcome):
+    response = call(client, f"/gateway/echo/status/{status}", key)
+    assert response.status_code == status
+    assert Call.objects.get().outcome == outcome
+
+
 def test_it_answers_502_when_the_backend_closes_mid_response(client, echo_api, key):
     response = call(client, "/gateway/echo/close", key)
     assert response.status_code == 502

@@ -9,8 +9,9 @@ def test_it_is_for_staff_only(client, service, developer):
     for url in ["/ml/", service.get_absolute_url(), f"/ml/services/{service.service_id}/rrs/"]:
         assert client.get(url).status_code == 302
     client.force_login(developer)
-    assert client.get("/ml/").status_code == 302
-    assert client.post(f"/ml/services/{service.service_id}/keys").status_code == 302
+    response = client.get("/ml/")
+    assert response.status_code == 403 and "This page is for staff" in response.content.decode()
+    assert client.post(f"/ml/services/{service.service_id}/keys").status_code == 403
 
 
 def test_the_list_shows_each_services_ids(client, service, staff):

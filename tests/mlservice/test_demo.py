@@ -78,3 +78,54 @@ def test_the_demo_input_is_uploaded_to_the_demo_storage(azurite, settings):
     assert demo.ensure_demo_input(attempts=1)  # again: already there
     blob = BlobServiceClient.from_connection_string(azurite.connection_string).get_blob_client("demo", "input.csv")
     assert blob.download_blob().readall().decode().startswith("Col2\n")
+
+
+def test_every_demo_file_is_valid_csv_with_one_field_per_row():
+    import csv
+
+    from mlservice import demo
+
+    rows = list(csv.reader(io.StringIO(demo.DEMO_INPUT), strict=True))
+    assert rows == [["Col2"], *([text] for text in demo.DEMO_ROWS)]
+    assert any("," in text for text in demo.DEMO_ROWS)  # the row that needs quoting is there
+
+
+def test_the_demo_job_runs_end_to_end_on_the_demo_input(client, db, azurite, settings):
+    """BES Submit's own example, as the console prefills it, over the demo's input.csv."""
+    import csv
+
+    import requests
+
+    from apis.models import RequestRepresentation
+    from mlservice import demo, hashing, worker
+
+    settings.MLSERVICE_DEMO_CONNECTION_STRING = azurite.connection_string
+    summary = json.loads(load("--json"))
+    assert demo.ensure_demo_input(attempts=3)
+    example = RequestRepresentation.objects.get(operation__display_name="BES Submit").example
+    jobs = f"/ml/workspaces/{summary['workspace_id']}/services/{summary['service_id']}/jobs"
+    auth = {"Authorization": f"Bearer {summary['api_key']}"}
+    job_id = client.post(f"{jobs}?api-version=2.0", example, content_type="application/json", headers=auth).json()
+    assert client.post(f"{jobs}/{job_id}/start?api-version=2.0", headers=auth).status_code in (200, 204)
+    assert worker.run_once("demo-test") == "Finished"
+    status = client.get(f"{jobs}/{job_id}?api-version=2.0", headers=auth).json()
+    assert status["StatusCode"] == "Finished", status["Details"]
+    out = status["Results"]["output1"]
+    text = requests.get(out["BaseLocation"] + out["RelativeLocation"] + out["SasBlobToken"], timeout=10).text
+    rows = list(csv.reader(io.StringIO(text)))
+    assert [row[0] for row in rows[1:]] == demo.DEMO_ROWS
+    assert rows[1][1:] == ["1", "1", "2", "2", "0", "2", "0", "1"]
+    assert rows[3][1:] == [str(n) for n in hashing.hash_text("Not worth the money, sadly", 3, 2)]
+
+
+def test_a_broken_demo_input_left_by_an_earlier_version_is_replaced(azurite, settings):
+    from azure.storage.blob import BlobServiceClient
+
+    from mlservice import demo
+
+    settings.MLSERVICE_DEMO_CONNECTION_STRING = azurite.connection_string
+    blob = BlobServiceClient.from_connection_string(azurite.connection_string).get_blob_client("demo", "input.csv")
+    demo.ensure_demo_input(attempts=3)
+    blob.upload_blob(next(iter(demo.BROKEN_DEMO_INPUTS)), overwrite=True)
+    assert demo.ensure_demo_input(attempts=1)
+    assert blob.download_blob().readall().decode() == demo.DEMO_INPUT

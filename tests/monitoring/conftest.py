@@ -47,6 +47,7 @@ def bob_sub(bob, starter):
 
 STATUS = {
     Call.SUCCESS: 200,
+    Call.CLIENT_ERROR: 401,
     Call.UNAUTHORIZED: 401,
     Call.THROTTLED: 429,
     Call.QUOTA: 403,
@@ -78,7 +79,7 @@ def make_call(demo_api):
             status=STATUS[outcome],
             outcome=outcome,
             total_ms=total_ms,
-            backend_ms=backend_ms if outcome in (Call.SUCCESS, Call.BACKEND_ERROR) else None,
+            backend_ms=backend_ms if outcome in (Call.SUCCESS, Call.CLIENT_ERROR, Call.BACKEND_ERROR) else None,
             bytes_in=extra.pop("bytes_in", 120),
             bytes_out=extra.pop("bytes_out", 300),
             **extra,

@@ -29,16 +29,40 @@ def test_it_counts_every_call_by_outcome(client, admin_user, burst):
     assert {k: figures[k] for k in expected} == expected
 
 
+def test_a_backends_4xx_answers_are_client_errors_apart_from_successes(client, admin_user, make_call, alice_sub):
+    from gateway.models import Call
+
+    for _ in range(3):
+        make_call(alice_sub)
+    for _ in range(2):
+        make_call(alice_sub, Call.CLIENT_ERROR)
+    client.force_login(admin_user)
+    response = client.get(reverse("monitoring-dashboard"))
+    html = response.content.decode()
+    assert {k: v for k, v in kpis(html).items() if k in ("total", "success", "client_error")} == {
+        "total": 5,
+        "success": 3,
+        "client_error": 2,
+    }
+    assert response.context["report"].total.success_rate == 60
+    # The chart draws them in a colour of their own, named in its legend.
+    assert 'fill="#0072B2"><title>Client error: 2</title>' in html
+    assert ">Client error</text>" in html
+
+
 def get(client, **params):
     return client.get(reverse("monitoring-dashboard"), params)
 
 
 def test_it_is_for_staff_only(client, alice, burst):
-    assert get(client).status_code == 302
+    response = get(client)
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/?next=/monitoring/")
     client.force_login(alice)
     response = get(client)
-    assert response.status_code == 302
-    assert "/admin/login/" in response["Location"]
+    # A developer is told, not sent to a login form that would only refuse again.
+    assert response.status_code == 403
+    assert "This page is for staff" in response.content.decode()
+    assert 'name="password"' not in response.content.decode()
 
 
 def test_it_tables_calls_by_subscription_and_developer(client, admin_user, burst):

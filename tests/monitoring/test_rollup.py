@@ -23,19 +23,20 @@ def test_it_reads_rolled_up_hours_and_raw_records_without_counting_twice(
     for days in (1, 2, 3):
         make_call(alice_sub, ago=timedelta(days=days))
         make_call(bob_sub, Call.THROTTLED, ago=timedelta(days=days, minutes=3))
+    make_call(alice_sub, Call.CLIENT_ERROR, ago=timedelta(days=2, minutes=6))
     make_call(alice_sub, ago=timedelta(minutes=1))
     client.force_login(admin_user)
     before = totals(client, range="7d")
     call_command("rollup_calls", "--no-prune")
-    assert CallRollup.objects.filter(kind="h").count() == 6
+    assert CallRollup.objects.filter(kind="h").count() == 7
     assert RollupState.watermark() is not None
     after = totals(client, range="7d")
-    assert before[0] == after[0] == 7
-    assert before[1] == after[1]
+    assert before[0] == after[0] == 8
+    assert before[1] == after[1] and after[1]["client_error"] == 1 and after[1]["success"] == 4
     assert {s for s, _, _ in after[2]} == {"raw", "t", "h", "d"}
     # Idempotent: a second run adds nothing.
     call_command("rollup_calls", "--no-prune")
-    assert totals(client, range="7d")[0] == 7
+    assert totals(client, range="7d")[0] == 8
 
 
 def test_it_deletes_raw_records_past_retention_once_rolled_up(client, admin_user, make_call, alice_sub, settings):

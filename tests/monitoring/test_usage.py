@@ -34,6 +34,15 @@ def test_it_shows_a_developer_only_their_own_subscriptions_and_calls(client, ali
     assert html.count('class="num"><span class="mon-outcome') == 4
 
 
+def test_a_backends_4xx_counts_against_the_quota_and_shows_as_a_client_error(client, alice, alice_sub, make_call):
+    make_call(alice_sub)
+    make_call(alice_sub, Call.CLIENT_ERROR)
+    client.force_login(alice)
+    html = client.get(reverse("monitoring-usage")).content.decode()
+    assert "2 used of 100 per week" in html
+    assert '<span class="mon-outcome mon-client_error" title="Client error">401</span>' in html
+
+
 def test_it_counts_today_this_week_and_the_quota_window(alice, alice_sub, make_call):
     now = timezone.now().replace(hour=12)  # a Wednesday-independent noon
     alice_sub.started = now - timedelta(days=9)  # the second weekly window started 2 days ago
