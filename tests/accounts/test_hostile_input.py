@@ -39,6 +39,9 @@ def secret_settings(settings):
     settings.REDIS_URL = f"redis://:{SECRETS[1]}@cache:6379/0"
     settings.DATABASE_URL = f"postgres://portico:{SECRETS[2]}@db/portico"
     settings.CACHES = {"default": {"BACKEND": "x", "LOCATION": settings.REDIS_URL}}
+    # Whatever a setting is called, a connection string or a URL with a password is masked.
+    settings.SOME_NEW_STORAGE = f"AccountName=b;AccountKey={SECRETS[0]};"
+    settings.SOME_NEW_URL = f"amqp://user:{SECRETS[2]}@broker/"
 
 
 def raise_an_error():
@@ -54,7 +57,7 @@ def test_error_reports_mask_every_setting_that_holds_a_secret(settings):
         # The debug page and the mails to admins are both made by this reporter.
         reporter = ExceptionReporter(request, *sys.exc_info())
         page = reporter.get_traceback_html() + reporter.get_traceback_text()
-    assert "MLSERVICE_DEMO_CONNECTION_STRING" in page
+    assert "MLSERVICE_DEMO_CONNECTION_STRING" in page and "SOME_NEW_STORAGE" in page
     for secret in [*SECRETS, settings.AZURITE_KEY]:
         assert secret not in page
 
