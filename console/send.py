@@ -187,6 +187,12 @@ def _exchange(
             prepared.url = built.url
             # A redirect could lead anywhere: show it, never follow it.
             response = s.send(prepared, timeout=(connect, read), stream=True, allow_redirects=False)
+            if response.status_code == 504 and time.perf_counter() >= deadline - 0.25:
+                # The in-process gateway gave up on the backend at our deadline:
+                # say it as the console's own timeout, in the developer's terms.
+                response.close()
+                result.error = f"The gateway did not answer within {_seconds(total)}."
+                return
             try:
                 result.status = response.status_code
                 result.reason = response.reason or ""
