@@ -65,6 +65,7 @@ test: install-test browser node_modules/.installed
 
 bench: install-test node_modules/.installed
 	$(BIN)/python bench/catalog.py
+	$(BIN)/python bench/openapi.py
 	$(BIN)/python bench/hashing.py
 	$(BIN)/python bench/rrs.py
 	$(BIN)/python bench/bes.py

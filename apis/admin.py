@@ -1,17 +1,27 @@
 from __future__ import annotations
 
+import secrets
+
 from django import forms
 from django.contrib import admin, messages
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.db import models
 from django.db.models import Count
-from django.http import HttpRequest, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
+from apis import importing, openapi
+from apis.forms import ImportForm
 from apis.models import Api, Operation, Parameter, Product, RequestRepresentation, Response, ResponseRepresentation
 from portal.adminforms import LabelledInlineFormSet
+
+# How long a previewed document waits for "Apply", in the shared cache.
+IMPORT_PREVIEW_SECONDS = 3600
 
 admin.site.site_header = "Portico administration"
 admin.site.site_title = "Portico"
@@ -98,6 +108,95 @@ class ApiAdmin(admin.ModelAdmin):
     @admin.display(description="Operations", ordering="operation_count")
     def operation_count(self, obj: Api) -> int:
         return obj.operation_count
+
+    change_list_template = "admin/apis/api/change_list.html"
+    change_form_template = "admin/apis/api/change_form.html"
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("import/", view(self.import_view), name="apis_api_import"),
+            path("<int:pk>/import/", view(self.import_view), name="apis_api_import_into"),
+        ] + super().get_urls()
+
+    def import_view(self, request: HttpRequest, pk: int | None = None) -> HttpResponse:
+        """Upload or paste a document, preview what it changes, then apply it."""
+        api = get_object_or_404(Api, pk=pk) if pk is not None else None
+        if not (self.has_change_permission(request, api) if api else self.has_add_permission(request)):
+            raise PermissionDenied
+        if request.method != "POST":
+            return self.render_import(request, api, ImportForm(api=api))
+        try:
+            form = ImportForm(request.POST, request.FILES, api=api)
+        except RequestDataTooBig:
+            error = "Pasted text is limited to 2.5 MB: upload the document as a file instead."
+            return self.render_import(request, api, ImportForm(api=api), error=error)
+        token = request.POST.get("token", "")
+        if token:
+            return self.apply_import(request, api, token)
+        if not form.is_valid():
+            return self.render_import(request, api, form)
+        options = form.options()
+        try:
+            report = self.run_import(form.cleaned_data["document"], api, options, dry_run=True)
+        except openapi.DocumentError as e:
+            form.add_error(None, str(e))
+            return self.render_import(request, api, form)
+        token = secrets.token_urlsafe(16)
+        cache.set(
+            self.preview_key(request, token),
+            {"document": form.cleaned_data["document"], "options": options},
+            IMPORT_PREVIEW_SECONDS,
+        )
+        return self.render_import(request, api, form, report=report, token=token)
+
+    def apply_import(self, request: HttpRequest, api: Api | None, token: str) -> HttpResponse:
+        preview = cache.get(self.preview_key(request, token))
+        form = ImportForm(api=api)
+        if preview is None:
+            error = "This preview has expired or was applied already: import the document again."
+            return self.render_import(request, api, form, error=error)
+        try:
+            report = self.run_import(preview["document"], api, preview["options"], dry_run=False)
+        except openapi.DocumentError as e:
+            # The catalog changed since the preview in a way the document cannot follow.
+            return self.render_import(request, api, form, error=str(e))
+        cache.delete(self.preview_key(request, token))
+        self.message_user(request, f"Imported. {report.summary}.", messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:apis_api_change", args=[report.api.pk]))
+
+    @staticmethod
+    def preview_key(request: HttpRequest, token: str) -> str:
+        return f"openapi-import:{request.user.pk}:{token}"
+
+    @staticmethod
+    def run_import(document: bytes, api: Api | None, options: dict, *, dry_run: bool) -> importing.Report:
+        return importing.import_document(
+            document,
+            api=api,
+            name=options["name"],
+            suffix=options["suffix"],
+            service_url=options["service_url"],
+            products=list(Product.objects.filter(pk__in=options["products"])),
+            publish=options["publish"],
+            dry_run=dry_run,
+        )
+
+    def render_import(self, request, api, form, report=None, token="", error="") -> TemplateResponse:
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "original": api,
+            "title": f"Import OpenAPI into {api}" if api else "Import OpenAPI",
+            "form": form,
+            "report": report,
+            "token": token,
+            "error": error,
+            "changes": {verb: [c for c in report.changes if c.verb == verb] for verb in ("added", "changed", "removed")}
+            if report
+            else {},
+        }
+        return TemplateResponse(request, "admin/apis/api/import.html", context)
 
     @admin.display(description="Portal")
     def portal_link(self, obj: Api) -> str:

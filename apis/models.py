@@ -277,16 +277,26 @@ class Operation(models.Model):
     def sync_parameters(self) -> None:
         """Create a Parameter for each template and query parameter, and remove
         those the template no longer has. Descriptions and defaults typed for a
-        parameter are kept as long as its name stays."""
+        parameter are kept as long as its name stays. Optional query
+        parameters are never removed here: an OpenAPI import declares them
+        outside the template, and they are the admin's to keep or delete."""
         try:
             template = urltemplate.parse(self.url_template)
         except urltemplate.TemplateError:
             return
         wanted = [(name, Parameter.TEMPLATE) for name in template.path_params]
         wanted += [(name, Parameter.QUERY) for name in template.query_params]
-        existing = {p.name: p for p in self.parameters.exclude(location=Parameter.HEADER)}
+        declared = {}
+        existing = {}
+        for p in self.parameters.exclude(location=Parameter.HEADER):
+            if p.location == Parameter.QUERY and not p.required:
+                declared[p.name] = p
+            else:
+                existing[p.name] = p
         for position, (name, location) in enumerate(wanted):
             param = existing.pop(name, None)
+            if param is None and location == Parameter.QUERY:
+                param = declared.pop(name, None)
             if param is None:
                 Parameter.objects.create(operation=self, name=name, location=location, required=True, order=position)
             elif param.location != location or param.order != position:
@@ -307,12 +317,7 @@ class Operation(models.Model):
         return response
 
 
-def shape(template: urltemplate.UrlTemplate) -> tuple:
-    """A template with its parameter names erased."""
-    return (
-        tuple(tuple("{}" if isinstance(p, urltemplate.Param) else p for p in segment) for segment in template.segments),
-        tuple(sorted((item.key, item.literal) for item in template.query)),
-    )
+shape = urltemplate.shape
 
 
 class Parameter(models.Model):

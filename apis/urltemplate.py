@@ -180,6 +180,15 @@ class UrlTemplate:
         return values
 
 
+def shape(template: UrlTemplate) -> tuple:
+    """A template with its parameter names erased: two templates of one shape
+    catch the same requests."""
+    return (
+        tuple(tuple("{}" if isinstance(p, Param) else p for p in segment) for segment in template.segments),
+        tuple(sorted((item.key, item.literal) for item in template.query)),
+    )
+
+
 def encode_path_value(value: str) -> str:
     if value in (".", ".."):
         return value.replace(".", "%2E")

@@ -7,6 +7,9 @@ searches with just its results partial.
 
 from __future__ import annotations
 
+import json
+
+import yaml
 from django.core.paginator import Paginator
 from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, Subquery, Value
 from django.db.models.functions import Coalesce
@@ -14,7 +17,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_safe
 
+from apis import openapi_export
 from apis.models import Api, Operation, Parameter, Product
+from subscriptions.keys import KEY_HEADER, KEY_QUERY_PARAMETER
 
 
 def _apis(request: HttpRequest):
@@ -125,3 +130,42 @@ def product_detail(request: HttpRequest, slug: str) -> HttpResponse:
     product = get_object_or_404(_products(request), slug=slug)
     apis = with_operation_count(_apis(request).filter(products=product)).order_by("name")
     return render(request, "apis/product_detail.html", {"product": product, "apis": apis, "nav": "products"})
+
+
+# The four downloadable descriptions: URL name → (format, file name).
+EXPORTS = {
+    "openapi.json": ("3.1", "json"),
+    "openapi.yaml": ("3.1", "yaml"),
+    "openapi-3.0.json": ("3.0", "json"),
+    "swagger.json": ("2.0", "json"),
+}
+
+
+def export_document(api: Api, version: str) -> dict:
+    operations = api.operations.prefetch_related("parameters", "representations", "responses__representations")
+    # How callers send their key to the gateway (subscriptions/keys.py, plain Python).
+    doc = openapi_export.document(
+        api, operations, gateway_url=api.gateway_url, key_header=KEY_HEADER, key_param=KEY_QUERY_PARAMETER
+    )
+    if version == "3.0":
+        return openapi_export.to_30(doc)
+    if version == "2.0":
+        return openapi_export.to_20(doc)
+    return doc
+
+
+@require_safe
+def api_export(request: HttpRequest, api_slug: str, filename: str) -> HttpResponse:
+    """The API's description, for anyone who may see its page, once it is published."""
+    version, kind = EXPORTS[filename]
+    api = get_object_or_404(_apis(request).filter(published=True), slug=api_slug)
+    doc = export_document(api, version)
+    if kind == "yaml":
+        body = yaml.dump(doc, Dumper=yaml.CSafeDumper, sort_keys=False, allow_unicode=True)
+        content_type = "application/yaml; charset=utf-8"
+    else:
+        body = json.dumps(doc, indent=2, ensure_ascii=False)
+        content_type = "application/json"
+    response = HttpResponse(body, content_type=content_type)
+    response["Content-Disposition"] = f'inline; filename="{api.slug}-{filename}"'
+    return response

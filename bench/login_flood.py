@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/login_flood.py [--calls 300] [--flooders 16]
 
-Each scenario starts its own gunicorn (gunicorn.conf.py as it is) on a free
+Each scenario starts its own server (python -m portal.serve, as make run) on a free
 port with its own SQLite database in a temporary folder, then measures
 gateway calls (the guide's RRS request through /gateway/, one at a time):
 
@@ -104,7 +104,7 @@ def scenario(name: str, calls: int, flooders: int, extra_env: dict) -> None:
         subprocess.run([python, "manage.py", "shell", "-c", SETUP], **run).stdout.strip().splitlines()[-1]
     )
     server = subprocess.Popen(
-        [str(Path(python).parent / "gunicorn"), "-c", "gunicorn.conf.py", "portal.wsgi"],
+        [python, "-m", "portal.serve"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,

@@ -215,12 +215,22 @@ def to_input(state: State, key: str) -> build.ConsoleInput:
 
 def build_request(operation: Operation, state: State, user) -> build.BuiltRequest:
     params = list(operation.parameters.all())
+    template = parse_template(operation.url_template)
+    data = to_input(state, resolve_key(user, state.subscription))
+    # Optional query parameters (an OpenAPI import declares them outside the
+    # template) go in the query when given a value.
+    declared = [
+        (p.name, state.params.get(p.name, ""))
+        for p in params
+        if p.location == Parameter.QUERY and p.name not in template.query_params
+    ]
+    data.extra_query = [(name, value) for name, value in declared if value] + list(data.extra_query)
     return build.build(
         method=operation.method,
-        template=parse_template(operation.url_template),
+        template=template,
         base_url=operation.api.gateway_url,
         required={p.name for p in params if p.location != Parameter.HEADER and p.required},
         header_params={p.name.lower(): p.required for p in params if p.location == Parameter.HEADER},
-        data=to_input(state, resolve_key(user, state.subscription)),
+        data=data,
         max_body_bytes=settings.GATEWAY_MAX_REQUEST_BYTES,
     )

@@ -27,7 +27,7 @@ class GatewayConfig(AppConfig):
     name = "gateway"
 
     def ready(self) -> None:
-        from gateway import routing  # noqa: F401  (connects the catalog signals)
+        from gateway import keycache, routing  # noqa: F401  (connect their signals)
 
         for name in ("django.server", "django.request", "gunicorn.access"):
             logging.getLogger(name).addFilter(RedactKeys())

@@ -1,4 +1,4 @@
-"""Rate-limit and quota counters in Django's cache.
+"""Rate-limit and quota counters in Django's cache, and subscription generations.
 
 With Redis (REDIS_URL) both checks and both increments run in one Lua script,
 so every gateway process shares the counters and a race past a limit lets
@@ -7,10 +7,15 @@ embedded default) the same arithmetic from ``gateway.limits`` runs under a
 process lock. Other cache backends work but are only atomic per process.
 
 A call refused by one limit consumes neither: only admitted calls count.
+
+The gateway's data plane calls ``admit_async``: the same script through
+redis.asyncio, with the subscription's generation compared first (a cached
+key that is stale is told so in the same round trip, see gateway.keycache).
 """
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import os
 import secrets
@@ -22,18 +27,30 @@ from dataclasses import dataclass
 
 from django.core.cache import DEFAULT_CACHE_ALIAS, caches
 from django.core.cache.backends.redis import RedisCache
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 
 from gateway import limits
 
 OK, RATE, QUOTA = "ok", "rate", "quota"
+# The key's cached subscription is out of date (see gateway.keycache).
+STALE = "stale"
 # The Lua script's answer when the quota counter is cold and no seed was given.
 COLD = 3
+# ... and when the key's generation is not the one it was cached under.
+STALE_CODE = 4
 
 # Calls already counted in a quota window, from its start to now (epoch
 # seconds): the call records, for a counter that was lost.
 Seed = Callable[[float, float], int]
 
 LUA = """
+if KEYS[3] then
+  local generation = redis.call('GET', KEYS[3]) or '0'
+  if generation ~= ARGV[8] then
+    return {4, '0', 0, 0}
+  end
+end
 local now = tonumber(ARGV[1])
 local rl = tonumber(ARGV[2])
 local rp = tonumber(ARGV[3])
@@ -212,3 +229,116 @@ def _decision(code: int, wait: float, rate_left: int, quota_left: int, lim: Limi
     if code == 2:
         return Decision(QUOTA, renewal, rate_remaining, 0, renewal)
     return Decision(OK, 0, rate_remaining, quota_remaining, renewal)
+
+
+# --- the data plane: async, with the key's generation checked -------------
+
+
+def _generation_key(subscription_id: int) -> str:
+    return f"gw:gen:{subscription_id}"
+
+
+def generation(subscription_id: int, cache=None) -> int:
+    """The subscription's current generation (blocking)."""
+    cache = cache or caches[DEFAULT_CACHE_ALIAS]
+    return int(cache.get(_generation_key(subscription_id)) or 0)
+
+
+def bump_generation(subscription_id: int, cache=None) -> None:
+    cache = cache or caches[DEFAULT_CACHE_ALIAS]
+    key = _generation_key(subscription_id)
+    if isinstance(cache, RedisCache):
+        # No expiry: a generation lost would make old cached entries look current.
+        cache._cache.get_client(None, write=True).incr(cache.make_key(key))
+        return
+    with _lock:
+        cache.set(key, int(cache.get(key) or 0) + 1, None)
+
+
+# Redis connections per event loop (server process) for the counters.
+REDIS_CONNECTIONS = 32
+_stores: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+@receiver(setting_changed)
+def _caches_changed(setting: str, **kwargs) -> None:
+    if setting == "CACHES":  # tests
+        _stores.clear()
+
+
+def _store(cache=None):
+    """The cache, and for Redis a redis.asyncio client and registered script,
+    kept per event loop: a client belongs to the loop it was made on, and in
+    async code caches[...] builds a new backend (and Redis client) per task,
+    which costs more than the call itself."""
+    loop = asyncio.get_running_loop()
+    found = _stores.get(loop)
+    if found is None or (cache is not None and found[0] is not cache):
+        cache = cache or caches[DEFAULT_CACHE_ALIAS]
+        if isinstance(cache, RedisCache):
+            import redis.asyncio
+
+            # A bounded pool that makes a call wait its turn (the round trip is
+            # short) rather than fail, or open a connection per call in flight.
+            pool = redis.asyncio.BlockingConnectionPool.from_url(
+                cache._servers[0], max_connections=REDIS_CONNECTIONS, timeout=5, **_redis_options(cache)
+            )
+            client = redis.asyncio.Redis(connection_pool=pool)
+            found = (cache, client, client.register_script(LUA))
+        else:
+            found = (cache, None, None)
+        _stores[loop] = found
+    return found
+
+
+def _redis_options(cache) -> dict:
+    options = {k: v for k, v in cache._options.items() if k in ("socket_timeout", "socket_connect_timeout")}
+    options.setdefault("socket_timeout", 5)
+    options.setdefault("socket_connect_timeout", 5)
+    return options
+
+
+async def admit_async(key, seed=None, now: float | None = None, cache=None) -> Decision:
+    """admit() for the event loop, for a cached key (gateway.keycache.Key):
+    STALE when its subscription changed since it was cached. ``seed`` is
+    admit()'s, as a coroutine function (it reads the database)."""
+    cache, client, script = _store(cache)
+    now = time.time() if now is None else now
+    lim: Limits = key.limits
+    window = limits.quota_window(key.quota_start, now, lim.quota_period) if lim.quota_calls is not None else None
+    rate_key = f"gw:rate:{key.counter_id}"
+    quota_key = f"gw:quota:{key.counter_id}:{window.index if window else 0}"
+    generation_key = _generation_key(key.id)
+    if client is None:
+        # One process: the generation is in this process's memory, bumped by
+        # the change's own signal; nothing here waits but a cold quota's seed.
+        if int(cache.get(generation_key) or 0) != key.generation:
+            return Decision(STALE)
+        if lim.unlimited:
+            return Decision(OK)
+        seeded = None
+        if window is not None and seed is not None and cache.get(quota_key) is None:
+            seeded = await seed(window.start, now)
+        given = (lambda start, at: seeded) if seeded is not None else None
+        return _admit_local(cache, rate_key, quota_key, lim, window, now, given)
+    quota_ttl = int(window.end - now) + 60 if window else 0
+    keys = [cache.make_key(rate_key), cache.make_key(quota_key), cache.make_key(generation_key)]
+    args = [
+        repr(now),
+        lim.rate_calls if lim.rate_calls is not None else -1,
+        lim.rate_period or 0,
+        lim.quota_calls if lim.quota_calls is not None else -1,
+        quota_ttl,
+        f"{now!r}:{next(_serial)}:{os.getpid()}:{_process}",
+        "" if seed is not None else "0",
+        str(key.generation),
+    ]
+    code, wait, rate_left, quota_left = await script(keys=keys, args=args, client=client)
+    if int(code) == COLD:
+        # Once per window and subscription (or after Redis lost its keys):
+        # the database is asked, outside the script, and the script runs again.
+        args[6] = str(await seed(window.start, now))
+        code, wait, rate_left, quota_left = await script(keys=keys, args=args, client=client)
+    if int(code) == STALE_CODE:
+        return Decision(STALE)
+    return _decision(int(code), float(wait), int(rate_left), int(quota_left), lim, window, now)

@@ -9,6 +9,7 @@ from django.db import models
 from django.utils import timezone
 
 from apis.models import Api, Operation, Product
+from gateway import pipeline
 from subscriptions.models import Subscription
 
 
@@ -27,24 +28,25 @@ class CallQuerySet(models.QuerySet):
 class Call(models.Model):
     """One request through the gateway, allowed or not. Never holds a key."""
 
+    # Named in the gateway's pipeline, which records them.
     SUCCESS, UNAUTHORIZED, THROTTLED, QUOTA, NO_MATCH, BACKEND_ERROR = (
-        "success",
-        "unauthorized",
-        "throttled",
-        "quota",
-        "no_match",
-        "backend_error",
+        pipeline.SUCCESS,
+        pipeline.UNAUTHORIZED,
+        pipeline.THROTTLED,
+        pipeline.QUOTA,
+        pipeline.NO_MATCH,
+        pipeline.BACKEND_ERROR,
     )
     # A request the gateway refused before forwarding it: a malformed path,
     # header or length, or a body over the limit.
-    BAD_REQUEST = "bad_request"
+    BAD_REQUEST = pipeline.BAD_REQUEST
     # A call forwarded to the backend that answered 4xx (a wrong API key, a
     # bad body): not a success, not the backend failing either. API
     # Management's analytics counts these apart too.
-    CLIENT_ERROR = "client_error"
+    CLIENT_ERROR = pipeline.CLIENT_ERROR
     # Refused because the rate limit and quota could not be checked (Redis
     # down, GATEWAY_COUNTERS_FAIL_OPEN off).
-    UNAVAILABLE = "unavailable"
+    UNAVAILABLE = pipeline.UNAVAILABLE
     # A call of a subscription counts against its limits unless it was
     # refused at the limits.
     UNCOUNTED = (THROTTLED, QUOTA, UNAVAILABLE)
@@ -98,8 +100,4 @@ class Call(models.Model):
     @classmethod
     def outcome_of(cls, backend_status: int) -> str:
         """The outcome of a call the gateway forwarded, from the backend's status."""
-        if backend_status >= 500:
-            return cls.BACKEND_ERROR
-        if backend_status >= 400:
-            return cls.CLIENT_ERROR
-        return cls.SUCCESS
+        return pipeline.outcome_of(backend_status)

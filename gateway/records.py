@@ -2,8 +2,8 @@
 
 A plain INSERT per call costs a commit (an fsync on SQLite), which is more
 than the whole rest of the gateway's work. So by default each process keeps a
-bounded queue that a background thread drains in batches (one bulk INSERT per
-batch). The queue is flushed when the process exits; when it is full the
+bounded queue that a background thread drains in batches (one executemany of
+plain values per batch; the event loop only puts a record on the queue). The queue is flushed when the process exits; when it is full the
 request thread writes its own record, so records are slowed, never lost.
 
 GATEWAY_RECORD_ASYNC=0 writes each record in the request thread instead.
@@ -19,9 +19,10 @@ import queue
 import threading
 
 from django.conf import settings
-from django.db import IntegrityError, close_old_connections
+from django.db import IntegrityError, close_old_connections, connections, router, transaction
 
 from gateway.models import Call
+from gateway.pipeline import Record
 
 log = logging.getLogger(__name__)
 
@@ -33,13 +34,13 @@ class Recorder:
     def __init__(self, maxsize: int = 10_000):
         self.maxsize = maxsize
         self._pid = None
-        self._queue: queue.Queue[Call] = queue.Queue(maxsize)
+        self._queue: queue.Queue[Record] = queue.Queue(maxsize)
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
         self._write_lock = threading.Lock()
         self._stopping = threading.Event()
 
-    def record(self, call: Call) -> None:
+    def record(self, call: Record) -> None:
         if not getattr(settings, "GATEWAY_RECORD_ASYNC", True):
             self._write([call])
             return
@@ -71,8 +72,8 @@ class Recorder:
             self._thread = threading.Thread(target=self._run, name="portico-call-recorder", daemon=True)
             self._thread.start()
 
-    def _take(self, block: bool) -> list[Call]:
-        batch: list[Call] = []
+    def _take(self, block: bool) -> list[Record]:
+        batch: list[Record] = []
         try:
             batch.append(self._queue.get(block=block, timeout=INTERVAL if block else None))
         except queue.Empty:
@@ -105,24 +106,40 @@ class Recorder:
             if len(batch) < BATCH:
                 self._stopping.wait(INTERVAL)
 
-    def _write(self, batch: list[Call]) -> None:
+    def _write(self, batch: list[Record]) -> None:
         # One writer at a time per process keeps SQLite's write lock short.
         with self._write_lock:
             write(batch)
 
 
 REFERENCES = ("api", "operation", "product", "subscription", "user")
+COLUMNS = (
+    "created",
+    "request_id",
+    "api_id",
+    "operation_id",
+    "product_id",
+    "subscription_id",
+    "user_id",
+    "method",
+    "path",
+    "status",
+    "outcome",
+    "total_ms",
+    "backend_ms",
+    "bytes_in",
+    "bytes_out",
+    "client_ip",
+)
 
 
-def write(batch: list[Call]) -> None:
-    """Insert a batch of records. A record whose API, operation, product,
-    subscription or user was deleted after the call must not take the rest of
-    its batch down with it: on failure the dangling references are dropped
-    and the batch is written again."""
+def write(batch: list[Record]) -> None:
+    """Insert a batch of records: one executemany, no model instance per call.
+    A record whose API, operation, product, subscription or user was deleted
+    after the call must not take the rest of its batch down with it: on
+    failure the dangling references are dropped and the batch written again."""
     try:
-        # In autocommit, one INSERT (or bulk_create's own transaction) is
-        # all or nothing: no savepoint needed on the usual path.
-        Call.objects.bulk_create(batch)
+        _insert(batch)
         return
     except IntegrityError:
         pass
@@ -136,15 +153,49 @@ def write(batch: list[Call]) -> None:
         for call in batch:
             if getattr(call, attname) not in existing:
                 setattr(call, attname, None)
-    for call in batch:
-        call.pk = None  # set by the failed insert on PostgreSQL, rolled back since
-    Call.objects.bulk_create(batch)
+    _insert(batch)
+
+
+def _insert(batch: list[Record]) -> None:
+    db = router.db_for_write(Call)
+    connection = connections[db]
+    ops = connection.ops
+    meta = Call._meta
+    columns = [meta.get_field(name).column for name in COLUMNS]
+    sql = (
+        f"INSERT INTO {ops.quote_name(meta.db_table)} ({', '.join(ops.quote_name(c) for c in columns)}) "
+        f"VALUES ({', '.join(['%s'] * len(columns))})"
+    )
+    rows = [
+        (
+            ops.adapt_datetimefield_value(r.created),
+            r.request_id,
+            r.api_id,
+            r.operation_id,
+            r.product_id,
+            r.subscription_id,
+            r.user_id,
+            r.method,
+            r.path,
+            r.status,
+            r.outcome,
+            r.total_ms,
+            r.backend_ms,
+            r.bytes_in,
+            r.bytes_out,
+            ops.adapt_ipaddressfield_value(r.client_ip),
+        )
+        for r in batch
+    ]
+    # One transaction: on SQLite a dangling reference fails at the commit.
+    with transaction.atomic(using=db), connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
 
 
 recorder = Recorder()
 
 
-def record(call: Call) -> None:
+def record(call: Record) -> None:
     recorder.record(call)
 
 

@@ -15,15 +15,17 @@ import threading
 import time
 from dataclasses import dataclass
 
+from django.db.models import Count, Max
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
 from django.utils import timezone
 
 from apis import urltemplate
 from apis.models import Api, Operation, Product
-from gateway import dbpool
 
 CHECK_INTERVAL = 1.0
+# Where the gateway is mounted, under the script prefix (portal/urls.py).
+GATEWAY_ROOT = "gateway/"
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,13 @@ class _Catalog:
                     self.checked = now
         return self.routes.get(suffix)  # type: ignore[union-attr]
 
+    def fresh_routes(self) -> dict[str, ApiRoute] | None:
+        """The routes when no check is due (nothing to wait for), else None."""
+        routes = self.routes
+        if routes is None or time.monotonic() - self.checked > CHECK_INTERVAL:
+            return None
+        return routes
+
     def clear(self) -> None:
         with self.lock:
             self.routes = None
@@ -68,12 +77,7 @@ def route_for(suffix: str) -> ApiRoute | None:
 
 
 def _version() -> tuple:
-    # Raw SQL, so that it can run on the gateway's pooled connections (see
-    # gateway.dbpool); the values are only compared with each other.
-    meta = Api._meta
-    sql = f"SELECT MAX({meta.get_field('updated').column}), COUNT(*) FROM {meta.db_table}"
-    rows, _ = dbpool.fetchall(sql, [])
-    return tuple(rows[0])
+    return tuple(Api.objects.aggregate(updated=Max("updated"), count=Count("id")).values())
 
 
 def _build() -> dict[str, ApiRoute]:

@@ -108,7 +108,7 @@ SITE_NAME = os.getenv("SITE_NAME", "Portico")
 # Where the gateway is reached. Every operation's public URL is
 # GATEWAY_URL/{api suffix}{operation path}.
 GATEWAY_URL = os.getenv("GATEWAY_URL", f"{SITE_URL}/gateway").rstrip("/")
-# The gateway's limits on each forwarded call (see gateway/proxy.py).
+# The gateway's limits on each forwarded call (see gateway/pipeline.py).
 GATEWAY_CONNECT_TIMEOUT = envfloat("GATEWAY_CONNECT_TIMEOUT", 5.0)
 GATEWAY_READ_TIMEOUT = envfloat("GATEWAY_READ_TIMEOUT", 60.0)
 GATEWAY_MAX_REQUEST_BYTES = envint("GATEWAY_MAX_REQUEST_BYTES", 10 * 1024 * 1024)
@@ -127,6 +127,11 @@ GATEWAY_ENFORCE_SCHEME = envbool("GATEWAY_ENFORCE_SCHEME", not DEBUG and HTTPS_S
 GATEWAY_COUNTERS_FAIL_OPEN = envbool("GATEWAY_COUNTERS_FAIL_OPEN", False)
 # Write call records from a background thread in batches (gateway/records.py).
 GATEWAY_RECORD_ASYNC = envbool("GATEWAY_RECORD_ASYNC", True)
+# A gateway-only node (portal/serve.py): paths outside the gateway get its JSON 404.
+GATEWAY_ONLY = envbool("GATEWAY_ONLY", False)
+# Threads (so database connections) per server process for the gateway's
+# reads on a cache miss; the event loop itself never waits on the database.
+GATEWAY_DB_THREADS = envint("GATEWAY_DB_THREADS", 4)
 # The Try It console reaches the gateway in-process, through Django's handler,
 # so a Send never waits for a second server thread (see console/transport.py);
 # "http" sends over the network instead, for a gateway on other hosts.

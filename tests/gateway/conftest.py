@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from gateway import routing
+from gateway import keycache, routing
 
 
 class Backend(BaseHTTPRequestHandler):
@@ -116,8 +116,10 @@ def _sync_records(settings):
     # Users are made in every test; the production hasher is slow on purpose.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     routing.catalog.clear()
+    keycache.clear()
     yield
     routing.catalog.clear()
+    keycache.clear()
 
 
 @pytest.fixture
