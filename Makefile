@@ -13,7 +13,7 @@ export AZURITE_BLOB_PORT ?= $(shell echo $$(( $(PORT) + 2000 )))
 export AZURITE_LOCATION ?= $(or $(PORTAL_VAR_DIR),$(CURDIR)/var)/azurite
 PIP := $(BIN)/pip install --disable-pip-version-check -q
 
-.PHONY: run test install install-test browser setup bench lint clean
+.PHONY: run test install install-test browser setup bench lint clean screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -63,6 +63,10 @@ run: setup node_modules/.installed
 test: install-test browser node_modules/.installed
 	CACHE_KEY_PREFIX=portico-test-$$$$ $(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# The README's screenshots (docs/*-1280.png, docs/*-390.png), retaken by the browser tests.
+screenshots: install-test browser node_modules/.installed
+	UPDATE_SCREENSHOTS=1 CACHE_KEY_PREFIX=portico-shots-$$$$ $(BIN)/python -m pytest -m browser -q $(PYTEST_ARGS)
+
 bench: install-test node_modules/.installed
 	$(BIN)/python bench/catalog.py
 	$(BIN)/python bench/openapi.py
@@ -70,6 +74,7 @@ bench: install-test node_modules/.installed
 	$(BIN)/python bench/rrs.py
 	$(BIN)/python bench/bes.py
 	$(BIN)/python bench/console.py
+	$(BIN)/python bench/schema_pages.py
 
 lint: install-test
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

@@ -8,6 +8,7 @@ carry the limits the gateway enforces.
 
 from __future__ import annotations
 
+import json
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -17,7 +18,7 @@ from django.db import models, transaction
 from django.urls import reverse
 from django.utils.text import slugify
 
-from apis import headers, urltemplate
+from apis import headers, schemas, urltemplate
 
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE"]
 
@@ -101,6 +102,11 @@ class Product(models.Model):
         return self.limit_applies(self.quota_calls, self.quota_period)
 
 
+# Api.schema_components: (pk, updated) -> parsed components, oldest first.
+COMPONENTS_CACHE_SIZE = 16
+_components_cache: dict[tuple, dict] = {}
+
+
 class ApiQuerySet(models.QuerySet):
     def visible_to(self, user) -> ApiQuerySet:
         if user.is_staff:
@@ -169,6 +175,43 @@ class Api(models.Model):
     @property
     def gateway_url(self) -> str:
         return f"{settings.GATEWAY_URL}/{self.path}"
+
+    def schema_components(self) -> dict:
+        """The components, parsed once per process for each saved version of the API.
+
+        An imported API's components can be half a megabyte of JSON, and every
+        operation page needs them: pages load the API with
+        .defer("components") and ask here. The cache is checked against
+        `updated` (read with the row), which every save moves on, so a process
+        never shows components another one has replaced."""
+        key = (self.pk, self.updated)
+        components = _components_cache.get(key)
+        if components is None:
+            components = self.components if isinstance(self.components, dict) else {}
+            if len(_components_cache) >= COMPONENTS_CACHE_SIZE:
+                _components_cache.pop(next(iter(_components_cache)))
+            _components_cache[key] = components
+        return components
+
+    def operation_groups(self, operations) -> list[tuple[dict, list[Operation]]]:
+        """Operations grouped by tag: the API's tags in their order, then tags
+        only operations name, then the untagged ones ({"name": ""}). An
+        operation with two tags is listed under both, as OpenAPI tools do."""
+        declared = (
+            [t for t in self.tags if isinstance(t, dict) and t.get("name")] if isinstance(self.tags, list) else []
+        )
+        groups: dict[str, tuple[dict, list]] = {str(t["name"]): (t, []) for t in declared}
+        untagged: list[Operation] = []
+        for op in operations:
+            names = [str(n) for n in op.tags if n] if isinstance(op.tags, list) else []
+            for name in dict.fromkeys(names):
+                groups.setdefault(name, ({"name": name}, []))[1].append(op)
+            if not names:
+                untagged.append(op)
+        out = [(tag, ops) for tag, ops in groups.values() if ops]
+        if untagged:
+            out.append(({"name": ""}, untagged))
+        return out
 
     @property
     def allowed_schemes(self) -> list[str]:
@@ -355,7 +398,25 @@ class Parameter(models.Model):
 
     @property
     def choices(self) -> list[str]:
-        return [line.strip() for line in self.allowed_values.splitlines() if line.strip()]
+        """The allowed values: typed by an admin, else the schema's enum."""
+        typed = [line.strip() for line in self.allowed_values.splitlines() if line.strip()]
+        if typed:
+            return typed
+        enum = self.value_schema.get("enum")
+        return [schemas.show(v) for v in enum if v is not None] if isinstance(enum, list) else []
+
+    @property
+    def value_schema(self) -> dict:
+        """The schema a value is checked against: the stored one (a reference
+        resolved), else the simple type an admin picked."""
+        schema = self.schema if isinstance(self.schema, dict) else {}
+        if "$ref" in schema:
+            schema = schemas.resolve(schema["$ref"], self.operation.api.schema_components()) or {}
+        return schema or {"type": self.type}
+
+    def value_problem(self, text: str) -> str:
+        """What is wrong with a value typed for this parameter, or ''."""
+        return schemas.value_problem(text, self.value_schema, self.choices)
 
     def clean(self) -> None:
         if self.location == self.HEADER:
@@ -378,6 +439,41 @@ class Representation(models.Model):
 
     def __str__(self) -> str:
         return self.content_type
+
+    def example_bodies(self) -> list[dict]:
+        """The examples as body texts, in order: the named ones, else the one example body.
+
+        [{"name", "summary", "description", "body"}]; the first is the one to start from.
+        """
+        named = self.examples if isinstance(self.examples, dict) else {}
+        out = []
+        for name, example in named.items():
+            if not isinstance(example, dict) or "value" not in example:
+                continue  # an externalValue, which the portal does not fetch
+            value = example["value"]
+            body = value if isinstance(value, str) else json.dumps(value, indent=2, ensure_ascii=False)
+            out.append(
+                {
+                    "name": str(name),
+                    "summary": str(example.get("summary") or name),
+                    "description": str(example.get("description") or ""),
+                    "body": body,
+                }
+            )
+        # The example body is the default an admin may have edited: first,
+        # unless it is one of the named examples already.
+        if self.example and not any(same_body(self.example, e["body"]) for e in out):
+            out.insert(0, {"name": "example", "summary": "Example", "description": "", "body": self.example})
+        return out
+
+
+def same_body(a: str, b: str) -> bool:
+    if a.strip() == b.strip():
+        return True
+    try:
+        return json.loads(a) == json.loads(b)
+    except ValueError:
+        return False
 
 
 class RequestRepresentation(Representation):

@@ -17,7 +17,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_safe
 
-from apis import openapi_export
+from apis import openapi_export, samples, schemas
 from apis.models import Api, Operation, Parameter, Product
 from subscriptions.keys import KEY_HEADER, KEY_QUERY_PARAMETER
 
@@ -73,27 +73,39 @@ def api_list(request: HttpRequest) -> HttpResponse:
 
 @require_safe
 def api_detail(request: HttpRequest, api_slug: str) -> HttpResponse:
-    api = get_object_or_404(_apis(request).prefetch_related("products"), slug=api_slug)
-    operations = api.operations.all()
-    products = [p for p in api.products.all() if p.published or request.user.is_staff]
-    return render(
-        request, "apis/api_detail.html", {"api": api, "operations": operations, "products": products, "nav": "apis"}
+    api = get_object_or_404(_apis(request).defer("components").prefetch_related("products"), slug=api_slug)
+    # Only the columns the list shows: an imported API's descriptions can be long.
+    operations = list(
+        api.operations.only(
+            "id", "api_id", "slug", "method", "url_template", "display_name", "order", "tags", "deprecated"
+        )
     )
+    products = [p for p in api.products.all() if p.published or request.user.is_staff]
+    ctx = {
+        "api": api,
+        "operations": operations,
+        "groups": api.operation_groups(operations),
+        "products": products,
+        "nav": "apis",
+    }
+    return render(request, "apis/api_detail.html", ctx)
 
 
 @require_safe
 def operation_detail(request: HttpRequest, api_slug: str, operation_slug: str) -> HttpResponse:
-    api = get_object_or_404(_apis(request).prefetch_related("products"), slug=api_slug)
+    api = get_object_or_404(_apis(request).defer("components").prefetch_related("products"), slug=api_slug)
+    components = api.schema_components()
     operation = get_object_or_404(
-        Operation.objects.select_related("api").prefetch_related(
-            "parameters", "representations", "responses__representations"
-        ),
+        Operation.objects.prefetch_related("parameters", "representations", "responses__representations"),
         api=api,
         slug=operation_slug,
     )
+    operation.api = api  # loaded once: an imported API's components can be large
     # The sidebar lists the API's other operations; only the columns it shows.
-    siblings = api.operations.only("id", "api_id", "slug", "method", "display_name", "order")
+    siblings = api.operations.only("id", "api_id", "slug", "method", "display_name", "order", "deprecated")
     params = list(operation.parameters.all())
+    for p in params:
+        p.node = schemas.tree(p.schema, components, max_nodes=20)
     ctx = {
         "api": api,
         "operation": operation,
@@ -102,9 +114,52 @@ def operation_detail(request: HttpRequest, api_slug: str, operation_slug: str) -
         "query_params": [p for p in params if p.location == Parameter.QUERY],
         "header_params": [p for p in params if p.location == Parameter.HEADER],
         "products": [p for p in api.products.all() if p.published or request.user.is_staff],
+        "bodies": [body_docs(r, components, f"req{i}") for i, r in enumerate(operation.representations.all())],
+        "responses": response_docs(operation, components),
         "nav": "apis",
     }
     return render(request, "apis/operation_detail.html", ctx)
+
+
+def body_docs(rep, components: dict, prefix: str, direction: str = "request") -> dict:
+    """A body's schema tree and examples, built once for the page; without
+    examples, one generated from the schema."""
+    examples = rep.example_bodies()
+    if not examples and rep.schema:
+        text = samples.body_text(samples.sample(rep.schema, components, direction=direction), rep.content_type)
+        if text:
+            examples = [{"name": "generated", "summary": "Example generated from the schema", "body": text}]
+    return {
+        "rep": rep,
+        "prefix": prefix,
+        "tree": schemas.tree(rep.schema, components, prefix=prefix),
+        "examples": examples,
+    }
+
+
+def response_docs(operation: Operation, components: dict) -> list[dict]:
+    out = []
+    for resp in operation.responses.all():
+        headers = resp.headers if isinstance(resp.headers, dict) else {}
+        out.append(
+            {
+                "response": resp,
+                "headers": [
+                    {
+                        "name": name,
+                        "description": (h or {}).get("description", ""),
+                        "required": (h or {}).get("required") is True,
+                        "node": schemas.tree((h or {}).get("schema"), components, max_nodes=20),
+                    }
+                    for name, h in headers.items()
+                ],
+                "bodies": [
+                    body_docs(r, components, f"resp{resp.status_code}-{i}", "response")
+                    for i, r in enumerate(resp.representations.all())
+                ],
+            }
+        )
+    return out
 
 
 PRODUCT_CARD_APIS = 8

@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from apis import headers as header_names
 from apis import urltemplate
+from apis.samples import is_json_type
 from subscriptions.keys import KEY_HEADER
 
 # A value may hold any visible character, spaces and tabs; never CR, LF or NUL.
@@ -95,11 +97,6 @@ def json_problem(text: str) -> str:
     return ""
 
 
-def is_json_type(content_type: str) -> bool:
-    main = content_type.split(";")[0].strip().lower()
-    return main == "application/json" or main.endswith("+json")
-
-
 def merge_headers(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
     """One row per header name (case-insensitive): a header the operation declares and
     the same header added by hand become one, so it is never sent twice.
@@ -129,14 +126,22 @@ def build(
     required: set[str],
     header_params: dict[str, bool],
     data: ConsoleInput,
+    checks: dict[str, Callable[[str], str]] | None = None,
+    query_params: list[str] | tuple[str, ...] = (),
     max_body_bytes: int | None = None,
 ) -> BuiltRequest:
     """Validate the input and build the request to base_url + the expanded template.
 
     base_url is the API's gateway URL (GATEWAY_URL/suffix); required names the
     template and query parameters that must have a value; header_params maps
-    the operation's declared header names to whether they are required.
+    the operation's declared header names to whether they are required;
+    checks maps a parameter name (a header's in lower case) to what is wrong
+    with a value for its schema ('' when nothing), so a mistyped integer or
+    date is a field error before anything is sent; query_params names the
+    declared query parameters outside the template (optional ones, as
+    imported from OpenAPI), sent when given a value.
     """
+    checks = checks or {}
     errors: dict[str, str] = {}
     values = {}
     for name in template.params:
@@ -145,9 +150,20 @@ def build(
             errors[f"p_{name}"] = f"Too long: at most {MAX_VALUE_LENGTH} characters."
         elif name in required and value == "":
             errors[f"p_{name}"] = "This parameter is required."
+        elif name in checks and (problem := checks[name](value)):
+            errors[f"p_{name}"] = problem
         values[name] = value
 
     extra = []
+    for name in query_params:
+        value = data.params.get(name, "")
+        if value == "" or name in template.params:
+            continue
+        if len(value) > MAX_VALUE_LENGTH:
+            errors[f"p_{name}"] = f"Too long: at most {MAX_VALUE_LENGTH} characters."
+        elif name in checks and (problem := checks[name](value)):
+            errors[f"p_{name}"] = problem
+        extra.append((name, value))
     for index, (key, value) in enumerate(data.extra_query):
         if not key and not value:
             continue
@@ -178,6 +194,12 @@ def build(
             errors[f"h_{index}"] = f"Too long: at most {MAX_VALUE_LENGTH} characters."
         elif header_params.get(name.lower()) and not value.strip():
             errors[f"h_{index}"] = "This header is required."
+        elif (
+            name.lower() in header_params
+            and name.lower() in checks
+            and (problem := checks[name.lower()](value.strip()))
+        ):
+            errors[f"h_{index}"] = problem
         seen.add(name.lower())
         headers.append((name, value.strip()))
     if len(headers) > MAX_HEADERS:

@@ -15,7 +15,7 @@ from cryptography.fernet import InvalidToken
 from django.conf import settings
 from django.http import QueryDict
 
-from apis import urltemplate
+from apis import samples, urltemplate
 from apis.models import Operation, Parameter
 from console import build
 from console.models import SavedValues
@@ -31,6 +31,7 @@ class State:
     headers: list[tuple[str, str]] = field(default_factory=list)
     subscription: str = ""  # "<subscription id>:primary|secondary", or ""
     rep: int = 0
+    example: int = 0  # which of the representation's bodies (console.forms.body_choices)
     body: str = ""
     reveal: bool = False
     snippet: str = ""  # the language of the code shown; not saved
@@ -51,6 +52,7 @@ class State:
             "headers": build.redact_headers(self.headers),
             "subscription": self.subscription,
             "rep": self.rep,
+            "example": self.example,
             "body": body,
             "body_secrets": _history_fernet().encrypt(json.dumps(secrets).encode()).decode() if secrets else "",
         }
@@ -75,6 +77,35 @@ def parse_template(text: str) -> urltemplate.UrlTemplate:
 
 def representations(operation: Operation) -> list:
     return list(operation.representations.all())
+
+
+def index(value) -> int:
+    """A picker's position from the form; anything else is the first."""
+    try:
+        return max(int(value or 0), 0)
+    except (TypeError, ValueError):
+        return 0
+
+
+def body_choices(operation: Operation, rep) -> list[dict]:
+    """What the example picker offers for a representation: its examples,
+    then a body generated from its schema ({"summary", "body"} each)."""
+    if hasattr(rep, "body_choices"):  # made once per request: the form and the picker both ask
+        return rep.body_choices
+    choices = rep.example_bodies()
+    if rep.schema:
+        value = samples.sample(rep.schema, operation.api.schema_components())
+        generated = samples.body_text(value, rep.content_type)
+        if generated:
+            choices.append({"name": "generated", "summary": "Generated from the schema", "body": generated})
+    rep.body_choices = choices
+    return choices
+
+
+def body_of(operation: Operation, rep, position: int) -> str:
+    """The body to start from: the chosen example, else the first, else ''."""
+    choices = body_choices(operation, rep)
+    return choices[min(position, len(choices) - 1)]["body"] if choices else ""
 
 
 def header_params(operation: Operation) -> list[Parameter]:
@@ -118,7 +149,10 @@ def initial(operation: Operation, user, *, defaults: bool = False) -> State:
         # a fresh page picks the developer's subscription to this API again.
         state.subscription = preferred_subscription(user, operation) or ("" if saved else options[0])
     state.rep = min(int(mine.get("rep", 0) or 0), max(len(reps) - 1, 0))
-    state.body = mine["body"] if "body" in mine else (reps[state.rep].example if reps else "")
+    state.example = int(mine.get("example", 0) or 0)
+    state.body = (
+        mine["body"] if "body" in mine else (body_of(operation, reps[state.rep], state.example) if reps else "")
+    )
     return state
 
 
@@ -132,6 +166,7 @@ def save(user, operation: Operation, state: State) -> None:
         "body": state.body,
         "extra_query": state.extra_query,
         "rep": state.rep,
+        "example": state.example,
     }
     SavedValues.store(user, operation.api, data)
 
@@ -145,10 +180,8 @@ def from_post(operation: Operation, data: QueryDict) -> State:
     state.extra_query = list(zip(data.getlist("q_name"), data.getlist("q_value"), strict=False))
     state.headers = build.merge_headers(list(zip(data.getlist("h_name"), data.getlist("h_value"), strict=False)))
     state.subscription = data.get("subscription", "")
-    try:
-        state.rep = max(int(data.get("rep", 0)), 0)
-    except ValueError:
-        state.rep = 0
+    state.rep = index(data.get("rep", 0))
+    state.example = index(data.get("example", 0))
     state.body = data.get("body", "").replace("\r\n", "\n")
     state.reveal = data.get("reveal") == "on"
     state.snippet = data.get("snippet", "")
@@ -170,7 +203,8 @@ def from_history(send, user) -> State:
         extra_query=[tuple(p) for p in form.get("extra_query", [])],  # type: ignore[misc]
         headers=headers,
         subscription=form.get("subscription", ""),
-        rep=int(form.get("rep", 0) or 0),
+        rep=index(form.get("rep", 0)),
+        example=index(form.get("example", 0)),
         body=build.restore_body(form.get("body", ""), body_secrets(form)),
     )
 
@@ -215,22 +249,17 @@ def to_input(state: State, key: str) -> build.ConsoleInput:
 
 def build_request(operation: Operation, state: State, user) -> build.BuiltRequest:
     params = list(operation.parameters.all())
-    template = parse_template(operation.url_template)
-    data = to_input(state, resolve_key(user, state.subscription))
-    # Optional query parameters (an OpenAPI import declares them outside the
-    # template) go in the query when given a value.
-    declared = [
-        (p.name, state.params.get(p.name, ""))
-        for p in params
-        if p.location == Parameter.QUERY and p.name not in template.query_params
-    ]
-    data.extra_query = [(name, value) for name, value in declared if value] + list(data.extra_query)
     return build.build(
         method=operation.method,
-        template=template,
+        template=parse_template(operation.url_template),
         base_url=operation.api.gateway_url,
         required={p.name for p in params if p.location != Parameter.HEADER and p.required},
         header_params={p.name.lower(): p.required for p in params if p.location == Parameter.HEADER},
-        data=data,
+        data=to_input(state, resolve_key(user, state.subscription)),
+        # Each value is checked against its parameter's schema; optional query
+        # parameters declared outside the template (an OpenAPI import's) are
+        # sent when given a value (console.build).
+        checks={p.name.lower() if p.location == Parameter.HEADER else p.name: p.value_problem for p in params},
+        query_params=[p.name for p in params if p.location == Parameter.QUERY],
         max_body_bytes=settings.GATEWAY_MAX_REQUEST_BYTES,
     )

@@ -16,6 +16,7 @@ from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import reswap, retarget
 
+from apis import schemas
 from apis.models import Operation, Parameter
 from console import build, forms, snippets
 from console import render as show
@@ -31,7 +32,9 @@ REQUEST_ID_HEADERS = ("X-Portico-Request-Id", "X-Request-Id", "Request-Id")
 def get_operation(request: HttpRequest, operation_id: int) -> Operation:
     """The operation if the developer may use its console, else a 404."""
     operation = get_object_or_404(
-        Operation.objects.select_related("api").prefetch_related("parameters"), pk=operation_id
+        # The components are read through Api.schema_components, cached per process.
+        Operation.objects.select_related("api").defer("api__components").prefetch_related("parameters"),
+        pk=operation_id,
     )
     if not (operation.api.published or request.user.is_staff):  # as Api.objects.visible_to
         raise Http404("No such operation.")
@@ -62,13 +65,16 @@ def console_context(
     for param in operation.parameters.all():
         if param.location == Parameter.HEADER:
             continue
+        kind = next(iter(schemas.types_of(param.value_schema)[0]), "")
         params.append(
             {
                 "name": param.name,
                 "location": param.location,
                 "description": param.description,
                 "value": state.params.get(param.name, ""),
-                "choices": param.choices,
+                "choices": param.choices or (["true", "false"] if kind == "boolean" else []),
+                "kind": kind,
+                "format": param.value_schema.get("format", ""),
                 "required": param.required,
                 "error": errors.get(f"p_{param.name}", ""),
             }
@@ -89,6 +95,7 @@ def console_context(
             }
         )
     reps = forms.representations(operation)
+    rep = reps[min(state.rep, len(reps) - 1)] if reps else None
     return {
         "operation": operation,
         "api": operation.api,
@@ -101,6 +108,8 @@ def console_context(
         ],
         "headers": headers,
         "reps": reps,
+        "rep": rep,
+        "body_choices": forms.body_choices(operation, rep) if rep else [],
         "subscription_options": forms.subscription_options(request.user),
         "errors": errors,
         "built": built,
@@ -211,9 +220,11 @@ def console_form(request: HttpRequest, operation_id: int) -> HttpResponse:
         del state.extra_query[int(action[13:]) : int(action[13:]) + 1]
     elif action == "reset-all":
         state = forms.initial(operation, request.user, defaults=True)
-    elif action in ("reset-body", "rep") and reps:
+    elif action in ("reset-body", "rep", "example") and reps:
         rep = reps[min(state.rep, len(reps) - 1)]
-        state.body = rep.example
+        if action == "rep":
+            state.example = 0  # another representation's examples
+        state.body = forms.body_of(operation, rep, state.example)
         state.headers = [(n, rep.content_type if n.lower() == "content-type" else v) for n, v in state.headers]
     forms.save(request.user, operation, state)
     context = console_context(request, operation, state)

@@ -70,6 +70,9 @@ def overflow(page) -> dict:
         """() => {
             const width = window.innerWidth;
             const clipped = (el) => {
+                // An absolutely positioned element escapes a scrolling box that is not positioned itself.
+                const position = getComputedStyle(el).position;
+                if (position === "absolute" || position === "fixed") return false;
                 for (let p = el.parentElement; p && p !== document.body; p = p.parentElement) {
                     const o = getComputedStyle(p).overflowX;
                     if (o === "auto" || o === "scroll" || o === "hidden" || o === "clip") return true;

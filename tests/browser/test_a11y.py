@@ -7,11 +7,17 @@ page, and the list of pages in one place so a new page is one more line.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.conf import settings as django_settings
+from django.urls import reverse
+from django.utils import timezone
 
 from gateway.models import Call, Subscription
+from tests import petstore
 from tests.a11y import DESKTOP, PHONE, assert_accessible, assert_fits
+from tests.screenshots import screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -20,12 +26,19 @@ def operation_url(api, name="RRS Execute"):
     return api.operations.get(display_name=name).get_absolute_url()
 
 
+def petstore_url(key):
+    from apis.models import Operation
+
+    return Operation.objects.get(api__path="petstore", key=key).get_absolute_url()
+
+
 # (id, who is logged in, where: a path or a function of the demo's api, service and a call)
 PAGES = [
     ("home", None, "/"),
     ("api-list", None, "/apis/"),
     ("api-detail", None, lambda api, service, call: api.get_absolute_url()),
     ("operation-anonymous", None, lambda api, service, call: operation_url(api)),
+    ("operation-schemas", None, lambda *_: petstore_url("addPet")),
     ("product-list", None, "/products/"),
     ("product-detail", None, "/products/starter/"),
     ("login", None, "/accounts/login/"),
@@ -34,6 +47,7 @@ PAGES = [
     ("not-found", None, "/no-such-page/"),
     ("operation-console", "alice", lambda api, service, call: operation_url(api)),
     ("operation-bes", "alice", lambda api, service, call: operation_url(api, "BES Submit")),
+    ("operation-schemas-console", "alice", lambda *_: petstore_url("findPetsByStatus")),
     ("profile", "alice", "/accounts/profile/"),
     ("usage", "alice", "/monitoring/usage/"),
     ("monitoring", "boss", "/monitoring/"),
@@ -43,21 +57,33 @@ PAGES = [
     ("ml-rrs-help", "boss", lambda api, service, call: f"/ml/services/{service.service_id}/rrs/"),
     ("ml-bes-help", "boss", lambda api, service, call: f"/ml/services/{service.service_id}/bes/"),
     ("admin-index", "boss", "/admin/"),
-    ("admin-api", "boss", lambda api, service, call: f"/admin/apis/api/{api.pk}/change/"),
+    ("admin-import-openapi", "boss", lambda *_: reverse("admin:apis_api_import")),
+    ("admin-api", "boss", lambda api, service, call: reverse("admin:apis_api_change", args=[api.pk])),
     (
         "admin-operation",
         "boss",
-        lambda api, service, call: f"/admin/apis/operation/{api.operations.get(display_name='RRS Execute').pk}/change/",
+        lambda api, service, call: reverse(
+            "admin:apis_operation_change", args=[api.operations.get(display_name="RRS Execute").pk]
+        ),
     ),
     (
         "admin-product",
         "boss",
-        lambda api, service, call: f"/admin/apis/product/{api.products.get(slug='starter').pk}/change/",
+        lambda api, service, call: reverse("admin:apis_product_change", args=[api.products.get(slug="starter").pk]),
     ),
-    ("admin-subscriptions", "boss", "/admin/gateway/subscription/"),
-    ("admin-calls", "boss", "/admin/gateway/call/"),
-    ("admin-webservice", "boss", lambda api, service, call: f"/admin/mlservice/webservice/{service.pk}/change/"),
+    ("admin-subscriptions", "boss", lambda *_: reverse("admin:subscriptions_subscription_changelist")),
+    ("admin-calls", "boss", lambda *_: reverse("admin:gateway_call_changelist")),
+    (
+        "admin-webservice",
+        "boss",
+        lambda api, service, call: reverse("admin:mlservice_webservice_change", args=[service.pk]),
+    ),
 ]
+
+
+@pytest.fixture(autouse=True)
+def fast_passwords(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture
@@ -72,21 +98,34 @@ def site(live_server, settings, admin_user, alice):
     settings.GATEWAY_RECORD_ASYNC = False
     api = demo.load()
     service = ml_demo.load(api)
+    petstore.load()  # schema trees and schema-driven console fields
     subscription = Subscription.objects.create(
         user=alice, product=api.products.get(slug="starter"), name="Tests", state=Subscription.ACTIVE
     )
-    call = Call.objects.create(
-        subscription=subscription,
-        user=alice,
-        api=api,
-        method="POST",
-        path="/x",
-        status=401,
-        outcome=Call.SUCCESS,
-        total_ms=12,
-        request_id="r1",
-    )
-    return api, service, call
+    # A few hours of calls, so that monitoring draws its charts and tables.
+    now = timezone.now()
+    operation = api.operations.get(display_name="RRS Execute")
+    outcomes = [(200, Call.SUCCESS)] * 6 + [(401, Call.UNAUTHORIZED), (429, Call.THROTTLED), (502, Call.BACKEND_ERROR)]
+    calls = [
+        Call(
+            created=now - timedelta(minutes=7 * i),
+            request_id=f"r{i}",
+            api=api,
+            operation=operation,
+            product=subscription.product,
+            subscription=subscription,
+            user=alice,
+            method="POST",
+            path=f"/gateway/{api.path}/workspaces/ws/services/svc/execute",
+            status=outcomes[i % len(outcomes)][0],
+            outcome=outcomes[i % len(outcomes)][1],
+            total_ms=20 + (i * 37) % 180,
+            backend_ms=10 + (i * 37) % 150,
+        )
+        for i in range(40)
+    ]
+    Call.objects.bulk_create(calls)
+    return api, service, Call.objects.order_by("created").last()
 
 
 def open_as(browser, client, live_server, user, viewport):
@@ -107,28 +146,29 @@ def open_as(browser, client, live_server, user, viewport):
     return page
 
 
-# Django admin's own inline forms and breadcrumbs: fixed under issue 11's rough edges
-# (branch portal-bes). strict: the day they pass, this mark must go.
-ADMIN_PENDING = pytest.mark.xfail(
-    strict=True, reason="issue 11 rough edges: unlabelled admin inline fields, breadcrumb links (portal-bes)"
-)
-PENDING: set[str] = set()
+# The README's screenshots at 1280 and 390 px (`make screenshots`).
+SHOTS = {"home", "api-detail", "operation-console", "product-list", "monitoring", "ml-service"}
 
 
 @pytest.mark.parametrize(
-    "who, where",
-    [pytest.param(who, where, id=name, marks=[ADMIN_PENDING] if name in PENDING else []) for name, who, where in PAGES],
+    "name, who, where",
+    [pytest.param(name, who, where, id=name) for name, who, where in PAGES],
 )
 def test_the_page_has_no_serious_violations_and_fits_a_phone(
-    browser, client, live_server, site, who, where, admin_user, alice
+    browser, client, live_server, site, name, who, where, admin_user, alice
 ):
     url = where if isinstance(where, str) else where(*site)
     user = {"alice": alice, "boss": admin_user, None: None}[who]
     page = open_as(browser, client, live_server, user, DESKTOP)
     try:
-        page.goto(f"{live_server.url}{url}")
+        response = page.goto(f"{live_server.url}{url}")
+        assert response.status == (404 if name == "not-found" else 200), url
+        if name in SHOTS:
+            screenshot(page, name)
         assert_accessible(page)
         page.set_viewport_size(PHONE)
+        if name in SHOTS:
+            screenshot(page, name)
         assert_fits(page)
     finally:
         page.context.close()
@@ -143,8 +183,12 @@ def test_the_console_after_send_has_no_serious_violations_and_fits_a_phone(brows
         page.get_by_role("button", name="Send", exact=True).click()
         page.locator(".response-status").get_by_text("200 OK").wait_for()
         page.locator("pre.response-body .j-key").first.wait_for()
+        page.locator(".console-io").scroll_into_view_if_needed()
+        screenshot(page, "operation-after-send")
         assert_accessible(page)
         page.set_viewport_size(PHONE)
+        page.locator(".console-result").scroll_into_view_if_needed()
+        screenshot(page, "operation-after-send")
         assert_fits(page)
         send = page.get_by_role("button", name="Send", exact=True)
         send.scroll_into_view_if_needed()
@@ -154,5 +198,9 @@ def test_the_console_after_send_has_no_serious_violations_and_fits_a_phone(brows
             "([x, y]) => document.elementFromPoint(x, y).closest('button.send') !== null",
             [box["x"] + box["width"] / 2, box["y"] + box["height"] / 2],
         )
+        # The operation list is one click away on a phone too, and fits.
+        page.get_by_text("All operations").click()
+        assert page.get_by_role("navigation", name=f"Operations of {api.name}").get_by_role("link").count() == 5
+        assert_fits(page)
     finally:
         page.context.close()

@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 from django.conf import settings
 
 from apis.models import Api, Product
+from tests.screenshots import screenshot as shared_screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-DOCS = Path(__file__).resolve().parents[2] / "docs"
-
 
 def screenshot(page, name):
-    # Screenshots for the README are refreshed on request only, so that a
-    # test run never dirties the work tree.
-    if os.getenv("UPDATE_SCREENSHOTS"):
-        page.screenshot(path=str(DOCS / f"{name}.png"), full_page=True)
+    shared_screenshot(page, name, full_page=True)
 
 
 def test_an_operation_added_in_admin_shows_on_the_portal(live_server, page, browser, admin_user, demo_api):
@@ -63,7 +56,6 @@ def test_an_operation_added_in_admin_shows_on_the_portal(live_server, page, brow
 def test_the_main_pages_look_right(live_server, page, demo_api):
     page.goto(f"{live_server.url}/")
     assert page.get_by_role("heading", name="AzureML Demo API").is_visible()
-    screenshot(page, "home")
     page.goto(f"{live_server.url}/apis/")
     page.fill("#q", "nothing-like-this")
     page.get_by_text("No API matches.").wait_for()
@@ -72,6 +64,4 @@ def test_the_main_pages_look_right(live_server, page, demo_api):
     page.goto(f"{live_server.url}{demo_api.get_absolute_url()}")
     names = page.locator(".oplist strong").all_inner_texts()
     assert names == ["RRS Execute", "BES Submit", "BES Start", "BES Status", "BES Delete"]
-    screenshot(page, "api")
     page.goto(f"{live_server.url}/products/")
-    screenshot(page, "products")

@@ -7,8 +7,6 @@ gateway forwards over HTTP to the embedded ML service or to a tiny backend.
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
@@ -18,7 +16,6 @@ from subscriptions.models import Subscription
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-DOCS = Path(django_settings.BASE_DIR) / "docs"
 GUIDE_FEATURES = ["1", "1", "2", "2", "0", "2", "0", "1"]
 
 
@@ -57,13 +54,6 @@ def subscribe(user, api) -> Subscription:
     return Subscription.objects.create(user=user, product=product, name="Tests", state=Subscription.ACTIVE)
 
 
-def shot(page, name: str, selector: str = "#try-it") -> None:
-    """docs/console-*.png for the README, only when asked: UPDATE_SCREENSHOTS=1."""
-    if os.getenv("UPDATE_SCREENSHOTS") == "1":
-        DOCS.mkdir(exist_ok=True)
-        page.locator(selector).screenshot(path=str(DOCS / name))
-
-
 def test_the_walkthrough_a_new_developer_calls_rrs_execute_from_try_it(live_server, page, live_demo):
     api, service = live_demo
     page.goto(f"{live_server.url}/accounts/signup/")
@@ -95,7 +85,6 @@ def test_the_walkthrough_a_new_developer_calls_rrs_execute_from_try_it(live_serv
     raw = page.locator(".raw-request")
     raw.get_by_text(f"Authorization: Bearer ••••••••{service.primary_key[-4:]}").wait_for()
     assert service.primary_key not in raw.inner_text()
-    shot(page, "console-before.png")
 
     console.get_by_role("button", name="Send", exact=True).click()
     result = page.locator(".console-result")
@@ -113,7 +102,6 @@ def test_the_walkthrough_a_new_developer_calls_rrs_execute_from_try_it(live_serv
     request_id = result.locator(".request-id").inner_text()
     assert Call.objects.get(request_id=request_id).status == 200
     page.locator(".console-history").get_by_text("200 OK").wait_for()
-    shot(page, "console-after.png", ".console-result")
 
 
 def test_the_sixth_call_within_a_minute_shows_the_429_with_its_countdown(live_server, page, live_demo, alice, client):
@@ -210,3 +198,20 @@ def test_reload_back_and_forward_keep_the_last_request_and_answer_without_sendin
     page.go_forward()
     page.get_by_role("heading", name="BES Status", level=1).wait_for()
     assert Call.objects.count() == 1  # shown again from the history, never re-sent
+
+
+def test_the_code_follows_the_language_picked_and_copies_as_shown(live_server, page, live_demo, alice, client):
+    api, service = live_demo
+    subscribe(alice, api)
+    log_in(page, client, live_server, alice)
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
+    page.goto(f"{live_server.url}{api.operations.get(display_name='RRS Execute').get_absolute_url()}")
+    page.get_by_label("Authorization value").fill(f"Bearer {service.primary_key}")
+    page.get_by_label("Code", exact=True).select_option(label="Python (requests)")
+    code = page.locator(".snippet-code")
+    page.wait_for_function("() => document.querySelector('.snippet-code').textContent.startsWith('import requests')")
+    assert f"'Authorization': 'Bearer ••••••••{service.primary_key[-4:]}'" in code.inner_text()
+    assert code.locator("span").count() > 10  # highlighted by Pygments
+    page.get_by_role("button", name="Copy").click()
+    page.get_by_text("Copied.").wait_for()
+    assert page.evaluate("navigator.clipboard.readText()") == code.text_content()
