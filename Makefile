@@ -6,6 +6,11 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export SITE_URL ?= http://127.0.0.1:$(PORT)
 export PORTICO_PORT := $(PORT)
+# Azurite's port follows the portal's (10000 for 8000), so two checkouts run on
+# two PORTs do not share one Azurite.
+export AZURITE_BLOB_PORT ?= $(shell echo $$(( $(PORT) + 2000 )))
+# Azurite keeps its data with the rest of this checkout's state.
+export AZURITE_LOCATION ?= $(or $(PORTAL_VAR_DIR),$(CURDIR)/var)/azurite
 PIP := $(BIN)/pip install --disable-pip-version-check -q
 
 .PHONY: run test install install-test browser setup bench lint clean screenshots
@@ -49,8 +54,13 @@ browser:
 	    echo "chromium is missing: browser tests are skipped (and fail under CI=true)."; \
 	  fi; }
 
+# `make run` is how the product runs: DEBUG is off unless DEBUG=1 is given
+# (the portal's own error pages, static files by whitenoise from collectstatic).
+run: export DEBUG ?= 0
+
 setup: install
 	$(BIN)/python manage.py migrate --no-input -v0
+	$(BIN)/python manage.py collectstatic --no-input -v0
 	$(BIN)/python manage.py load_demo
 	$(BIN)/python manage.py ensure_admin
 

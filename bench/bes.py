@@ -104,6 +104,8 @@ def main() -> None:
         ).json()
         assert client.post(f"{base}/{job_id}/start?api-version=2.0", headers=headers).status_code == 200
 
+        # This Azurite's random port is the only storage the worker may use.
+        os.environ["MLSERVICE_STORAGE_ALLOWED_HOSTS"] = f"{server.host}:{server.port}"
         t = time.perf_counter()
         worker = subprocess.Popen(
             [sys.executable, str(ROOT / "manage.py"), "mlworker", "--burst"], env=os.environ.copy()

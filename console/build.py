@@ -183,6 +183,13 @@ def build(
             errors[f"h_{index}"] = header_names.INVALID_NAME
         elif BAD_VALUE_RE.search(value):
             errors[f"h_{index}"] = "A header value cannot contain line breaks or control characters."
+        elif not value.isascii():
+            # HTTP carries header values as bytes with no agreed encoding:
+            # such a value would reach no backend as typed.
+            errors[f"h_{index}"] = (
+                "A header value must be ASCII: characters such as é or → cannot be sent in a header "
+                "(percent-encode or Base64-encode them)."
+            )
         elif len(value) > MAX_VALUE_LENGTH:
             errors[f"h_{index}"] = f"Too long: at most {MAX_VALUE_LENGTH} characters."
         elif header_params.get(name.lower()) and not value.strip():
@@ -254,6 +261,32 @@ def shown_headers(request: BuiltRequest, reveal: bool) -> list[tuple[str, str]]:
     if reveal:
         return request.headers
     return [(n, mask(v) if is_secret_header(n) else v) for n, v in request.headers]
+
+
+# Storage credentials inside a body: the account key of a connection string and
+# the signature of a SAS token (a BES job's input and outputs carry them).
+BODY_SECRET_RE = re.compile(r"\b(AccountKey|SharedAccessSignature|sig)=([^;&\"'\s\\]+)", re.I)
+MASKED_BODY_SECRET_RE = re.compile(r"\b(AccountKey|SharedAccessSignature|sig)=" + re.escape(MASK), re.I)
+
+
+def redact_body(text: str) -> tuple[str, list[tuple[str, str]]]:
+    """The body with its storage credentials masked, and those credentials ((name, value), in order)."""
+    found: list[tuple[str, str]] = []
+
+    def hide(match: re.Match) -> str:
+        found.append((match.group(1), match.group(2)))
+        return f"{match.group(1)}={MASK}"
+
+    return BODY_SECRET_RE.sub(hide, text), found
+
+
+def restore_body(text: str, secrets: list[tuple[str, str]]) -> str:
+    """redact_body() undone with its credentials; a body whose masks do not match them stays masked."""
+    names = [name.lower() for name in MASKED_BODY_SECRET_RE.findall(text)]
+    if not secrets or names != [name.lower() for name, _ in secrets]:
+        return text
+    values = iter(value for _, value in secrets)
+    return MASKED_BODY_SECRET_RE.sub(lambda match: f"{match.group(1)}={next(values)}", text)
 
 
 def redact_headers(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:

@@ -8,8 +8,10 @@ validated by console.build, which reports errors per field name.
 from __future__ import annotations
 
 import functools
+import json
 from dataclasses import dataclass, field
 
+from cryptography.fernet import InvalidToken
 from django.conf import settings
 from django.http import QueryDict
 
@@ -17,6 +19,7 @@ from apis import samples, urltemplate
 from apis.models import Operation, Parameter
 from console import build
 from console.models import SavedValues
+from portal import crypto
 from subscriptions.keys import KEY_HEADER, KEYS, PRIMARY
 from subscriptions.models import Subscription
 
@@ -41,6 +44,8 @@ class State:
         }
 
     def redacted(self) -> dict:
+        """The form for the history: secrets masked; the body's own kept encrypted, for a re-send."""
+        body, secrets = build.redact_body(self.body)
         return {
             "params": self.params,
             "extra_query": self.extra_query,
@@ -48,8 +53,20 @@ class State:
             "subscription": self.subscription,
             "rep": self.rep,
             "example": self.example,
-            "body": self.body,
+            "body": body,
+            "body_secrets": _history_fernet().encrypt(json.dumps(secrets).encode()).decode() if secrets else "",
         }
+
+
+def _history_fernet():
+    return crypto.fernet(b"console-history")
+
+
+def body_secrets(form: dict) -> list[tuple[str, str]]:
+    try:
+        return [tuple(pair) for pair in json.loads(_history_fernet().decrypt(form["body_secrets"].encode()))]
+    except (KeyError, AttributeError, InvalidToken, ValueError):
+        return []
 
 
 @functools.lru_cache(maxsize=1024)
@@ -188,7 +205,7 @@ def from_history(send, user) -> State:
         subscription=form.get("subscription", ""),
         rep=index(form.get("rep", 0)),
         example=index(form.get("example", 0)),
-        body=form.get("body", ""),
+        body=build.restore_body(form.get("body", ""), body_secrets(form)),
     )
 
 

@@ -6,6 +6,7 @@ import logging
 import os
 import threading
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
@@ -48,12 +49,14 @@ def timeouts() -> tuple[float, float, float]:
     return min(5.0, total), min(20.0, total), total
 
 
-def session(client_ip: str = "127.0.0.1") -> requests.Session:
+def session(client_ip: str = "127.0.0.1", deadline: float | None = None) -> requests.Session:
     s = requests.Session()
     s.trust_env = False  # no proxies from the environment: the gateway is ours
     if getattr(settings, "CONSOLE_TRANSPORT", "inprocess") == "inprocess":
-        # The gateway records the developer's address, not the portal's own.
-        s.mount(settings.GATEWAY_URL.rstrip("/") + "/", InProcessAdapter(remote_addr=client_ip))
+        # The gateway records the developer's address, not the portal's own,
+        # and stops waiting on the backend when the console does.
+        adapter = InProcessAdapter(remote_addr=client_ip, deadline=deadline)
+        s.mount(settings.GATEWAY_URL.rstrip("/") + "/", adapter)
     return s
 
 
@@ -93,19 +96,54 @@ def shutdown() -> None:
         _pool = None
 
 
-def send(built: BuiltRequest, client_ip: str = "127.0.0.1") -> Result:
+# Sends under way per developer in this process (they share its send threads).
+_sending: Counter = Counter()
+_sending_lock = threading.Lock()
+
+
+def _take_turn(sender) -> bool:
+    with _sending_lock:
+        if _sending[sender] >= settings.CONSOLE_SENDS_PER_DEVELOPER:
+            return False
+        _sending[sender] += 1
+        return True
+
+
+def _end_turn(sender) -> None:
+    with _sending_lock:
+        _sending[sender] -= 1
+        if _sending[sender] <= 0:
+            del _sending[sender]
+
+
+def send(built: BuiltRequest, client_ip: str = "127.0.0.1", *, sender=None) -> Result:
     """Send it and read the answer within CONSOLE_TIMEOUT, never raising.
 
     The exchange runs on a small pool of the console's own threads (never the
     server's), so that the deadline holds even when the in-process gateway
     waits on a slow backend longer than the console is willing to: the
-    developer gets a message at the deadline and the exchange is told to stop.
+    developer gets a message at the deadline, and the gateway, told the same
+    deadline, gives up on the backend then, so the thread is free again.
+    One developer (sender) has at most CONSOLE_SENDS_PER_DEVELOPER sends under
+    way at once, so no one can hold every thread and block everyone's console.
     """
     connect, read, total = timeouts()
     started = time.perf_counter()
     result = Result(url=built.url, method=built.method)
+    if sender is not None and not _take_turn(sender):
+        limit = settings.CONSOLE_SENDS_PER_DEVELOPER
+        result.error = (
+            f"You already have {limit} request{'s' if limit != 1 else ''} waiting for an answer: "
+            f"send again when one has finished (at most {_seconds(total)})."
+        )
+        return result
     cancelled = threading.Event()
-    future = _executor().submit(_exchange_in_thread, built, result, started + total, cancelled, client_ip)
+    try:
+        future = _executor().submit(_exchange_in_thread, built, result, started + total, cancelled, client_ip, sender)
+    except BaseException:
+        if sender is not None:
+            _end_turn(sender)
+        raise
     try:
         future.result(timeout=total + 0.25)
     except FutureTimeout:
@@ -118,11 +156,14 @@ def send(built: BuiltRequest, client_ip: str = "127.0.0.1") -> Result:
 
 
 def _exchange_in_thread(
-    built: BuiltRequest, result: Result, deadline: float, cancelled: threading.Event, client_ip: str
+    built: BuiltRequest, result: Result, deadline: float, cancelled: threading.Event, client_ip: str, sender=None
 ) -> None:
     try:
         _exchange(built, result, deadline, cancelled, client_ip)
     finally:
+        # The developer's turn ends when the thread is free, not when he stopped waiting.
+        if sender is not None:
+            _end_turn(sender)
         # This thread is no request: close its database connection as a request would.
         close_old_connections()
 
@@ -133,7 +174,7 @@ def _exchange(
     connect, read, total = timeouts()
     cap = int(getattr(settings, "CONSOLE_DOWNLOAD_CAP", 10 * 1024 * 1024))
     try:
-        with session(client_ip) as s:
+        with session(client_ip, deadline) as s:
             prepared = s.prepare_request(
                 requests.Request(
                     built.method,
@@ -150,6 +191,12 @@ def _exchange(
             prepared.url = built.url
             # A redirect could lead anywhere: show it, never follow it.
             response = s.send(prepared, timeout=(connect, read), stream=True, allow_redirects=False)
+            if response.status_code == 504 and time.perf_counter() >= deadline - 0.25:
+                # The in-process gateway gave up on the backend at our deadline:
+                # say it as the console's own timeout, in the developer's terms.
+                response.close()
+                result.error = f"The gateway did not answer within {_seconds(total)}."
+                return
             try:
                 result.status = response.status_code
                 result.reason = response.reason or ""

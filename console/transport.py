@@ -30,6 +30,8 @@ from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 from urllib3.response import HTTPResponse
 
+from gateway import httputil
+
 
 class _Handler(BaseHandler):
     """Django's WSGI handler minus the request_started/request_finished signals.
@@ -83,9 +85,12 @@ class InProcessAdapter(BaseAdapter):
 
     _handler: _Handler | None = None
 
-    def __init__(self, remote_addr: str = "127.0.0.1"):
+    def __init__(self, remote_addr: str = "127.0.0.1", deadline: float | None = None):
         super().__init__()
         self.remote_addr = remote_addr
+        # When the console stops waiting (time.perf_counter()): the gateway
+        # gives the backend no longer, so no send thread is held past it.
+        self.deadline = deadline
 
     @classmethod
     def handler(cls) -> _Handler:
@@ -120,6 +125,8 @@ class InProcessAdapter(BaseAdapter):
             "wsgi.run_once": False,
             "CONTENT_LENGTH": str(len(body)),
         }
+        if self.deadline is not None:
+            environ[httputil.CALLER_DEADLINE] = self.deadline
         for name, value in request.headers.items():
             key = name.upper().replace("-", "_")
             if key == "CONTENT_TYPE":

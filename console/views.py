@@ -271,7 +271,7 @@ def console_send(request: HttpRequest, operation_id: int) -> HttpResponse:
         # Nothing is sent; the form comes back with the errors next to the fields.
         response = answer(request, operation, state, errors=built.errors)
         return retarget(reswap(response, "outerHTML"), f"#console-form-{operation.pk}") if request.htmx else response
-    result = send_request(built, client_ip=request.META.get("REMOTE_ADDR") or "127.0.0.1")
+    result = send_request(built, client_ip=request.META.get("REMOTE_ADDR") or "127.0.0.1", sender=request.user.pk)
     t_sent = time.perf_counter()
     sent = Send(
         user=request.user,

@@ -15,6 +15,14 @@ KEY_HEADER = keys.KEY_HEADER.lower()
 KEY_PARAM = keys.KEY_QUERY_PARAMETER
 # The key header's name in a WSGI environ.
 KEY_META = "HTTP_" + KEY_HEADER.upper().replace("-", "_")
+# The gateway tells the backend whose call it forwards: the subscription's id,
+# or "none" for an API that needs no subscription. Always set by the gateway,
+# never passed on from a caller (the embedded ML service scopes BES jobs by it).
+SUBSCRIPTION_HEADER = "X-Portico-Subscription"
+# A WSGI environ key (never a header, so never from a client) by which the
+# console's in-process transport tells the gateway when it stops waiting, as a
+# time.perf_counter() value: the backend call is given no more time than that.
+CALLER_DEADLINE = "portico.deadline"
 # Characters a path segment may hold unencoded (RFC 3986 pchar without '%').
 PATH_SAFE = "/!$&'()*+,;=:@-._~"
 SUFFIX_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._~-]*\Z")

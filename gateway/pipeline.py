@@ -17,6 +17,7 @@ before it goes back; on-error runs on every refusal or failure.
 
 from __future__ import annotations
 
+import asyncio
 import http.cookies
 import json
 import logging
@@ -125,6 +126,10 @@ class Incoming:
     host: str  # the Host the caller used
     # Reads up to n bytes of the body; b"" at its end.
     read: Callable[[int], Awaitable[bytes]] | None = None
+    # When the caller stops waiting, as a time.perf_counter() value: set only
+    # by the console's in-process transport (httputil.CALLER_DEADLINE). The
+    # backend is given no longer, so the console's thread is free at its deadline.
+    deadline: float | None = None
 
     def header(self, name: str) -> str | None:
         lowered = name.lower()
@@ -277,7 +282,15 @@ CHUNK = 64 * 1024
 RESPONSE_SKIP = frozenset(["date", "server", "content-length"])
 # Never forwarded from the caller: the gateway sets or drops these.
 REQUEST_SKIP = frozenset(
-    ["host", "content-length", httputil.KEY_HEADER, "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto"]
+    [
+        "host",
+        "content-length",
+        httputil.KEY_HEADER,
+        "x-forwarded-for",
+        "x-forwarded-host",
+        "x-forwarded-proto",
+        httputil.SUBSCRIPTION_HEADER.lower(),
+    ]
 )
 
 
@@ -395,6 +408,9 @@ def request_headers(trip: Trip, config: Config) -> list[tuple[str, str]]:
     headers.append(("X-Forwarded-For", f"{previous}, {remote}" if previous else remote))
     headers.append(("X-Forwarded-Host", incoming.host))
     headers.append(("X-Forwarded-Proto", incoming.scheme or "http"))
+    # Whose call, for the backend (the ML service scopes BES jobs by it).
+    holder = trip.holder
+    headers.append((httputil.SUBSCRIPTION_HEADER, str(holder.id) if holder is not None else "none"))
     return headers
 
 
@@ -445,8 +461,16 @@ async def forward(trip: Trip, ports: Ports, config: Config) -> Upstream:
     trip.t_backend = time.perf_counter()
     try:
         if out is not None and out.read_timeout:
-            return await ports.forward(method, url, headers, body, out.read_timeout)
-        return await ports.forward(method, url, headers, body)
+            sent = ports.forward(method, url, headers, body, out.read_timeout)
+        else:
+            sent = ports.forward(method, url, headers, body)
+        if incoming.deadline is None:
+            return await sent
+        left = max(0.05, incoming.deadline - trip.t_backend)
+        try:
+            return await asyncio.wait_for(sent, left)
+        except TimeoutError:
+            raise Refused("timeout", seconds=round(left, 1)) from None
     finally:
         trip.record.backend_ms = (time.perf_counter() - trip.t_backend) * 1000
 

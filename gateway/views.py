@@ -35,7 +35,7 @@ serves gateway calls before Django sees them.
 
 URL schemes: an API's allowed schemes (the demo API: HTTPS only) are
 enforced when GATEWAY_ENFORCE_SCHEME is on, which it is by default when DEBUG
-is off; locally everything runs on http. Behind a TLS-terminating proxy set
+is off and SITE_URL is https; locally everything runs on http. Behind a TLS-terminating proxy set
 SECURE_PROXY_SSL_HEADER so that https calls are seen as such.
 """
 
@@ -86,6 +86,7 @@ def incoming(request: HttpRequest, read) -> pipeline.Incoming:
         scheme=request.scheme or "http",
         host=host,
         read=read,
+        deadline=meta.get(httputil.CALLER_DEADLINE),
     )
 
 

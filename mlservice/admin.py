@@ -23,7 +23,7 @@ class BatchJobAdmin(admin.ModelAdmin):
     list_filter = ["state", "service"]
     search_fields = ["job_id"]
     # The blob references hold storage credentials: not shown.
-    exclude = ["input_ref", "outputs"]
+    exclude = ["refs"]
     readonly_fields = [
         "service",
         "job_id",

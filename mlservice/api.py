@@ -147,8 +147,20 @@ def swagger(request: HttpRequest, service: WebService) -> HttpResponse:
     return JsonResponse(document)
 
 
-def find_job(service: WebService, job_id: str) -> BatchJob:
-    job = service.jobs.filter(job_id=job_id).first() if storable_id(job_id) else None
+# Set by the gateway on every call it forwards, never taken from its caller
+# (gateway/httputil.py, SUBSCRIPTION_HEADER): whose jobs a call may see.
+CALLER_HEADER = "X-Portico-Subscription"
+
+
+def visible_jobs(request: HttpRequest, service: WebService):
+    """The jobs a call may see: through the gateway its subscription's own, directly all of them."""
+    caller = request.headers.get(CALLER_HEADER)
+    return service.jobs.all() if caller is None else service.jobs.filter(owner=caller)
+
+
+def find_job(request: HttpRequest, service: WebService, job_id: str) -> BatchJob:
+    # Another subscription's job is NotFound, exactly as a job that does not exist.
+    job = visible_jobs(request, service).filter(job_id=job_id).first() if storable_id(job_id) else None
     if job is None:
         raise ServiceError("NotFound", "JobNotFound", f"No job '{job_id}' in this web service.", "jobid")
     return job
@@ -157,14 +169,15 @@ def find_job(service: WebService, job_id: str) -> BatchJob:
 @ml_api
 def jobs(request: HttpRequest, service: WebService) -> HttpResponse:
     if request.method == "GET":
-        return JsonResponse([{"Id": job.job_id, **job.status()} for job in service.jobs.all()[:100]], safe=False)
+        listed = visible_jobs(request, service)[:100]
+        return JsonResponse([{"Id": job.job_id, **job.status()} for job in listed], safe=False)
     if request.method != "POST":
         return method_not_allowed("GET, POST")
     data = protocol.parse_json_body(read_body(request))
     source, outputs = protocol.parse_bes_submit(data)
     # Checked now so a job with bad parameters fails at once, not in the worker.
     params = protocol.parse_global_parameters(data.get("GlobalParameters"), bits=service.bits, ngrams=service.ngrams)
-    job = BatchJob(service=service, input_ref=source)
+    job = BatchJob(service=service, input_ref=source, owner=request.headers.get(CALLER_HEADER, "")[:64])
     if outputs is None:
         # AzureML's default: next to the input, named after the job.
         container = source["RelativeLocation"].strip("/").split("/", 1)[0]
@@ -177,7 +190,7 @@ def jobs(request: HttpRequest, service: WebService) -> HttpResponse:
 
 @ml_api
 def job(request: HttpRequest, service: WebService, job_id: str) -> HttpResponse:
-    job = find_job(service, job_id)
+    job = find_job(request, service, job_id)
     if request.method == "GET":
         return JsonResponse(job.status())
     if request.method == "DELETE":
@@ -190,7 +203,7 @@ def job(request: HttpRequest, service: WebService, job_id: str) -> HttpResponse:
 def start_job(request: HttpRequest, service: WebService, job_id: str) -> HttpResponse:
     if request.method != "POST":
         return method_not_allowed("POST")
-    job = find_job(service, job_id)
+    job = find_job(request, service, job_id)
     if not job.start():
         raise ServiceError(
             "InvalidOperation",

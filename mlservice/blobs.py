@@ -28,6 +28,8 @@ from azure.core.exceptions import (
 )
 from azure.storage.blob import BlobClient, BlobSasPermissions, BlobServiceClient, ContentSettings, generate_blob_sas
 
+from mlservice import egress
+
 CHUNK = 4 * 1024 * 1024
 
 
@@ -54,8 +56,32 @@ def split_location(relative: str) -> tuple[str, str]:
     return container, name
 
 
-def open_blob(ref: dict, role: str, *, timeout: float, retries: int) -> BlobRef:
+def unreachable(role: str, action: str, service_url: str) -> StorageProblem:
+    # One message whether the endpoint is not allowed, does not resolve, refuses
+    # the connection or times out: a job must not tell which addresses answer.
+    return StorageProblem(
+        f"Cannot {action} {role}: the blob storage at {service_url} could not be reached. Check the "
+        "BlobEndpoint/AccountName of the connection string (or the BaseLocation), that the storage is running, "
+        "and that its host is one this web service may use (MLSERVICE_STORAGE_ALLOWED_HOSTS)."
+    )
+
+
+def check_endpoint(url: str, role: str, allowed: egress.AllowList) -> None:
+    parts = urlsplit(url)
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        port = -1
+    if parts.scheme not in ("http", "https") or not parts.hostname or not allowed.permits_host(parts.hostname, port):
+        raise unreachable(role, "read" if role.startswith("input") else "write", url)
+
+
+def open_blob(ref: dict, role: str, *, timeout: float, retries: int, allowed: egress.AllowList) -> BlobRef:
     options = {
+        # Every connection is checked against the allow-list after DNS
+        # resolution, and a redirect is an error, not a new destination.
+        "transport": egress.GuardedTransport(allowed),
+        "permit_redirects": False,
         "connection_timeout": timeout,
         "read_timeout": timeout,
         "retry_total": retries,
@@ -80,6 +106,7 @@ def open_blob(ref: dict, role: str, *, timeout: float, retries: int) -> BlobRef:
             ) from None
         url = service.url if service.url.endswith("/") else service.url + "/"
         key = getattr(service.credential, "account_key", None)
+        check_endpoint(url, role, allowed)
         return BlobRef(service.get_blob_client(container, name), container, name, role, url, key)
     base = ref["BaseLocation"].rstrip("/") + "/"
     sas = ref["SasBlobToken"].lstrip("?")
@@ -88,6 +115,7 @@ def open_blob(ref: dict, role: str, *, timeout: float, retries: int) -> BlobRef:
         raise StorageProblem(
             f"The BaseLocation of {role} must be an http(s) URL such as https://account.blob.core.windows.net/."
         )
+    check_endpoint(base, role, allowed)
     url = f"{base}{quote(container)}/{quote(name)}?{sas}"
     return BlobRef(BlobClient.from_blob_url(url, **options), container, name, role, base)
 
@@ -111,10 +139,7 @@ def explain(error: Exception, blob: BlobRef, action: str) -> StorageProblem:
             "Check the AccountKey of the connection string, or that the SAS token is valid, unexpired and allows it."
         )
     if isinstance(error, ServiceRequestError | ServiceResponseError):
-        return StorageProblem(
-            f"Cannot {action} {blob.role}: the blob storage at {blob.service_url} could not be reached or did not answer "
-            "in time. Check the BlobEndpoint/AccountName of the connection string and that the storage is running."
-        )
+        return unreachable(blob.role, action, blob.service_url)
     if isinstance(error, HttpResponseError):
         return StorageProblem(
             f"Cannot {action} {blob.role} {blob.where}: storage answered {error.status_code} {getattr(error, 'reason', '')}.".strip()

@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import base64
 import hmac
+import json
 import secrets
 import uuid
 
+from cryptography.fernet import InvalidToken
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
 from mlservice import hashing
+from portal import crypto
 
 
 def new_guid() -> str:
@@ -29,6 +32,23 @@ def storable_id(value: str) -> bool:
     """Whether an id from a URL can name a row at all. PostgreSQL refuses NUL
     in text, so looking one up would fail instead of finding nothing."""
     return "\x00" not in value
+
+
+def _refs_fernet():
+    return crypto.fernet(b"mlservice-blob-refs")
+
+
+def encrypt_refs(refs: dict) -> str:
+    return _refs_fernet().encrypt(json.dumps(refs).encode()).decode()
+
+
+def decrypt_refs(token: str) -> dict:
+    if not token:
+        return {}
+    try:
+        return json.loads(_refs_fernet().decrypt(token.encode()))
+    except (InvalidToken, ValueError):
+        return {}
 
 
 def new_api_key() -> str:
@@ -103,10 +123,11 @@ class BatchJob(models.Model):
     job_id = models.CharField(max_length=32, default=new_guid, unique=True)
     state = models.CharField(max_length=12, choices=STATES, default=NOT_STARTED, db_index=True)
     # The blob references as submitted ({"ConnectionString"| "BaseLocation"+
-    # "SasBlobToken", "RelativeLocation"}). They hold storage credentials:
+    # "SasBlobToken", "RelativeLocation"}), as the input_ref and outputs
+    # properties. They hold storage credentials (account keys, SAS tokens), so
+    # they are stored encrypted as subscription keys are (portal/crypto.py),
     # never logged, never echoed back in a status answer.
-    input_ref = models.JSONField()
-    outputs = models.JSONField(default=dict)
+    refs = models.TextField(default="", editable=False)
     global_parameters = models.JSONField(default=dict)
     details = models.TextField(blank=True)
     results = models.JSONField(null=True, blank=True)
@@ -121,6 +142,10 @@ class BatchJob(models.Model):
     lease_expires = models.DateTimeField(null=True, blank=True, db_index=True)
     heartbeat = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
+    # Who submitted the job through the gateway: the X-Portico-Subscription
+    # header it sets (a subscription's id). Empty for a direct call with the
+    # service key, which sees every job, as AzureML does.
+    owner = models.CharField(max_length=64, blank=True, db_index=True)
 
     class Meta:
         ordering = ["-created", "-id"]
@@ -128,6 +153,33 @@ class BatchJob(models.Model):
 
     def __str__(self) -> str:
         return self.job_id
+
+    def _refs(self) -> dict:
+        cached = self.__dict__.get("_refs_cache")
+        if cached is None or cached[0] != self.refs:
+            cached = (self.refs, decrypt_refs(self.refs))
+            self.__dict__["_refs_cache"] = cached
+        return cached[1]
+
+    def _set_refs(self, **changes) -> None:
+        self.refs = encrypt_refs(self._refs() | changes)
+
+    @property
+    def input_ref(self) -> dict:
+        """{} when the references cannot be read (KEY_ENCRYPTION_KEY changed since)."""
+        return self._refs().get("input") or {}
+
+    @input_ref.setter
+    def input_ref(self, value: dict) -> None:
+        self._set_refs(input=value)
+
+    @property
+    def outputs(self) -> dict:
+        return self._refs().get("outputs") or {}
+
+    @outputs.setter
+    def outputs(self, value: dict) -> None:
+        self._set_refs(outputs=value)
 
     @property
     def is_terminal(self) -> bool:

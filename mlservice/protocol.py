@@ -194,7 +194,7 @@ def single_input(inputs) -> object:
 def parse_rrs_input(data: dict, *, swagger: bool, target_column: str) -> Table:
     value = single_input(data.get("Inputs"))
     if swagger:
-        table = _parse_swagger_rows(value)
+        table = _parse_swagger_rows(value, target_column)
     else:
         table = _parse_column_table(value)
     if target_column not in table.columns:
@@ -230,19 +230,32 @@ def _parse_column_table(value) -> Table:
     return Table(columns, rows)
 
 
-def _parse_swagger_rows(value) -> Table:
+def _parse_swagger_rows(value, target_column: str) -> Table:
+    """format=swagger rows: objects of strings (or null, a missing value), as the swagger document says.
+
+    Every row has the target column; another column missing from some rows is
+    a missing value there, as a null is.
+    """
     if not isinstance(value, list) or not all(isinstance(r, dict) for r in value):
         raise bad_user("InputParseError", "With format=swagger, input1 must be a list of objects.", "input1")
-    columns = list(value[0]) if value else []
+    columns = list(dict.fromkeys(name for record in value for name in record))
     rows = []
     for n, record in enumerate(value):
-        if set(record) != set(columns):
+        if target_column not in record and target_column in columns:
             raise bad_user(
                 "InputMismatchError",
-                f"Row {n} has the columns {', '.join(record)}; the first row has {', '.join(columns)}.",
+                f"Input data does not match the input port schema: row {n} has no '{target_column}' column.",
                 "input1",
             )
-        rows.append([cell(record[c], n, c) for c in columns])
+        for column, cell_value in record.items():
+            if cell_value is not None and not isinstance(cell_value, str):
+                raise bad_user(
+                    "InputParseError",
+                    f"Parsing of input vector failed: row {n}, column '{column}' holds a "
+                    f"{type(cell_value).__name__}; with format=swagger every value is a string or null.",
+                    "input1",
+                )
+        rows.append([record.get(c) or "" for c in columns])
     return Table(columns, rows)
 
 
@@ -324,9 +337,19 @@ def swagger_document(
     *, title: str, description: str, base_path: str, host: str, scheme: str, target_column: str, bits: int
 ) -> dict:
     features = hashing.feature_names(target_column, min(bits, 4))
-    input_schema = {"type": "object", "properties": {target_column: {"type": "string"}}}
+    # Exactly what the service accepts and answers (a Schemathesis test holds
+    # them to it): cells are strings, or null for a missing value; the hashed
+    # counts come back as decimal strings, as AzureML sends them.
+    text = {"type": "string", "x-nullable": True}
+    input_schema = {
+        "type": "object",
+        "properties": {target_column: text},
+        "required": [target_column],
+        "additionalProperties": text,
+    }
+    count = {"type": "string", "pattern": "^[0-9]+$", "description": "A count, as a decimal string."}
     output_properties = {target_column: {"type": "string"}}
-    output_properties.update({name: {"type": "integer", "format": "int32"} for name in features})
+    output_properties.update({name: count for name in features})
     return {
         "swagger": "2.0",
         "info": {"title": title, "description": description, "version": "2.0"},
@@ -352,6 +375,11 @@ def swagger_document(
                     ],
                     "responses": {
                         "200": {"description": "Success", "schema": {"$ref": "#/definitions/ExecutionResponse"}},
+                        "413": {
+                            "description": "MemoryQuotaViolation: the body, or rows x 2^bitsize output cells, "
+                            "over the service's limits; send fewer rows or use a smaller bitsize",
+                            "schema": {"$ref": "#/definitions/ErrorResponse"},
+                        },
                         "default": {"description": "Error", "schema": {"$ref": "#/definitions/ErrorResponse"}},
                     },
                 }
@@ -360,13 +388,20 @@ def swagger_document(
         "definitions": {
             "ExecutionRequest": {
                 "type": "object",
+                "required": ["Inputs"],
                 "properties": {
                     "Inputs": {
                         "type": "object",
-                        "properties": {"input1": {"type": "array", "items": {"$ref": "#/definitions/input1Item"}}},
+                        "required": ["input1"],
+                        "additionalProperties": False,
+                        "properties": {
+                            "input1": {"type": "array", "minItems": 1, "items": {"$ref": "#/definitions/input1Item"}}
+                        },
                     },
                     "GlobalParameters": {
                         "type": "object",
+                        "x-nullable": True,
+                        "additionalProperties": False,
                         "properties": {
                             BITS_PARAMETER: {
                                 "type": "integer",
@@ -397,6 +432,7 @@ def swagger_document(
                 "description": f"The input columns, then {2**bits} columns {target_column}_HashingFeature.0 .. "
                 f"{target_column}_HashingFeature.{2**bits - 1} (the first ones are listed).",
                 "properties": output_properties,
+                "additionalProperties": {"type": "string"},
             },
             "ErrorResponse": {
                 "type": "object",

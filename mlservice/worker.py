@@ -39,7 +39,7 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from mlservice import blobs, hashing, protocol
+from mlservice import blobs, egress, hashing, protocol
 from mlservice.models import BatchJob
 
 log = logging.getLogger(__name__)
@@ -188,10 +188,16 @@ class Runner:
                 f"{settings.MLSERVICE_MAX_OUTPUT_CELLS}; use a smaller Hashing bitsize."
             )
         hasher = hashing.FeatureHasher(bits, ngrams)
+        if not job.input_ref or "output1" not in job.outputs:
+            raise JobFailed(
+                "The job's storage references can no longer be read: the server's KEY_ENCRYPTION_KEY "
+                "(or SECRET_KEY) changed since it was submitted. Submit it again."
+            )
         timeout, retries = settings.MLSERVICE_STORAGE_TIMEOUT, settings.MLSERVICE_STORAGE_RETRIES
-        source = blobs.open_blob(job.input_ref, "input1", timeout=timeout, retries=retries)
+        allowed = egress.AllowList(settings.MLSERVICE_STORAGE_ALLOWED_HOSTS)
+        source = blobs.open_blob(job.input_ref, "input1", timeout=timeout, retries=retries, allowed=allowed)
         output_ref = job.outputs["output1"]
-        target = blobs.open_blob(output_ref, "output1", timeout=timeout, retries=retries)
+        target = blobs.open_blob(output_ref, "output1", timeout=timeout, retries=retries, allowed=allowed)
         self.beat(0)
 
         raw = io.BufferedReader(blobs.ChunkReader(blobs.download_chunks(source)), buffer_size=1024 * 1024)
@@ -264,6 +270,15 @@ def run_once(worker: str | None = None, *, stopping=lambda: False) -> str | None
     return state
 
 
+def delete_old_jobs(now=None) -> int:
+    """Jobs that ended (or were never started) more than MLSERVICE_JOB_RETENTION_DAYS ago go, with their references."""
+    cutoff = (now or timezone.now()) - timedelta(days=settings.MLSERVICE_JOB_RETENTION_DAYS)
+    old = BatchJob.objects.filter(
+        Q(state__in=BatchJob.TERMINAL, ended__lt=cutoff) | Q(state=BatchJob.NOT_STARTED, created__lt=cutoff)
+    )
+    return old.delete()[0]
+
+
 def run_forever(*, burst: bool = False) -> None:
     worker = worker_name()
     stop = {"now": False}
@@ -281,8 +296,14 @@ def run_forever(*, burst: bool = False) -> None:
     if freed:
         log.info("mlservice: %d job(s) of a stopped worker are queued again", freed)
     log.info("mlservice: worker %s is waiting for BES jobs", worker)
+    next_cleanup = 0.0
     while not stop["now"]:
         try:
+            if time.monotonic() >= next_cleanup:
+                deleted = delete_old_jobs()
+                if deleted:
+                    log.info("mlservice: %d job(s) past MLSERVICE_JOB_RETENTION_DAYS deleted", deleted)
+                next_cleanup = time.monotonic() + 3600
             state = run_once(worker, stopping=lambda: stop["now"])
         except Exception:
             # The database went away for a moment, say: keep the worker alive.
@@ -293,3 +314,42 @@ def run_forever(*, burst: bool = False) -> None:
             if burst:
                 return
             time.sleep(settings.MLSERVICE_WORKER_POLL_SECONDS)
+
+
+def supervise(command: list[str], *, backoff: float = 1.0, max_backoff: float = 30.0) -> int:
+    """Run the worker command in a child process and start it again whenever it dies.
+
+    What `make run` runs (Procfile): a crashed or killed worker must not stop
+    the portal and Azurite with it, as honcho stops everything when one of its
+    processes ends. Its jobs come back to the queue (free_jobs_of_dead_local_workers).
+    SIGTERM or SIGINT stops the child and then the supervisor.
+    """
+    import subprocess
+
+    stop = {"now": False}
+    child: dict = {}
+
+    def on_signal(signum, frame):
+        stop["now"] = True
+        process = child.get("process")
+        if process is not None and process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    delay = backoff
+    while True:
+        started = time.monotonic()
+        child["process"] = process = subprocess.Popen(command)
+        code = process.wait()
+        if stop["now"]:
+            return 0
+        # A worker that ran a while before dying is restarted at once; one that
+        # dies as it starts (a broken database URL, say) waits longer each time.
+        delay = backoff if time.monotonic() - started > max_backoff else min(delay * 2, max_backoff)
+        log.warning("mlservice: the worker exited with code %s; starting it again in %.0f s", code, delay)
+        deadline = time.monotonic() + delay
+        while time.monotonic() < deadline and not stop["now"]:
+            time.sleep(0.1)
+        if stop["now"]:
+            return 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -89,6 +90,11 @@ def database_from_url(url: str) -> dict:
     raise ValueError(f"DATABASE_URL: unsupported scheme {parts.scheme!r}")
 
 
+# openapi-spec-validator (the OpenAPI import) switches to jsonschema-rs when
+# that is installed, and Schemathesis, a test requirement, brings it: keep the
+# validator `make run` has, so that tests see the messages users get.
+os.environ.setdefault("OPENAPI_SPEC_VALIDATOR_SCHEMA_VALIDATOR_BACKEND", "jsonschema")
+
 DEBUG = envbool("DEBUG", True)
 SECRET_KEY = envsecret("SECRET_KEY") or local_secret_key()
 # Subscription keys are looked up and encrypted with keys derived from this,
@@ -102,6 +108,7 @@ PORT = envint("PORT", 8000)
 # The address people reach the portal at; links in e-mails and the gateway URL
 # shown on the API pages are built from it.
 SITE_URL = os.getenv("SITE_URL", f"http://127.0.0.1:{PORT}").rstrip("/")
+HTTPS_SITE = SITE_URL.startswith("https://")
 SITE_NAME = os.getenv("SITE_NAME", "Portico")
 # Where the gateway is reached. Every operation's public URL is
 # GATEWAY_URL/{api suffix}{operation path}.
@@ -116,8 +123,9 @@ GATEWAY_MAX_RESPONSE_BYTES = envint("GATEWAY_MAX_RESPONSE_BYTES", 100 * 1024 * 1
 # must read that much, or it answers 400 before the console can say a word.
 DATA_UPLOAD_MAX_MEMORY_SIZE = GATEWAY_MAX_REQUEST_BYTES + 1024 * 1024
 # Refuse calls on a scheme the API does not allow (the demo API is HTTPS-only
-# but runs on http locally): on by default only when DEBUG is off.
-GATEWAY_ENFORCE_SCHEME = envbool("GATEWAY_ENFORCE_SCHEME", not DEBUG)
+# but runs on http locally): on by default only when DEBUG is off and the
+# portal is served over https (SITE_URL).
+GATEWAY_ENFORCE_SCHEME = envbool("GATEWAY_ENFORCE_SCHEME", not DEBUG and HTTPS_SITE)
 # When the counters' store (Redis) cannot be reached: off (the default) answers
 # 503, so no limit is ever passed; on admits every call unchecked, with a
 # warning in the log, so an outage of Redis is not one of the APIs.
@@ -137,6 +145,9 @@ CONSOLE_TIMEOUT = envfloat("CONSOLE_TIMEOUT", 30)
 # The console's own threads per process for sending (never the server's); at
 # most this many Sends wait on the gateway at once, the others queue.
 CONSOLE_SEND_THREADS = envint("CONSOLE_SEND_THREADS", 8)
+# Sends one developer may have under way at once (per process): the others
+# get a message, so that no one holds all the send threads.
+CONSOLE_SENDS_PER_DEVELOPER = envint("CONSOLE_SENDS_PER_DEVELOPER", 2)
 # The most of a response body the console reads and keeps for download.
 CONSOLE_DOWNLOAD_CAP = envint("CONSOLE_DOWNLOAD_CAP", 10 * 1024 * 1024)
 # The embedded AzureML-compatible web service, the demo API's backend.
@@ -160,6 +171,7 @@ INSTALLED_APPS = [
     "monitoring",
     "console",
     "policies",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -172,6 +184,10 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # A limit on password-hashing attempts per address (accounts/throttle.py).
+    "accounts.throttle.AttemptsMiddleware",
+    # Last, as django-axes asks: it answers a locked-out log-in.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -230,6 +246,22 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Brute-force protection (django-axes): after AXES_FAILURE_LIMIT wrong
+# passwords for one account, or from one address, log-ins for that account or
+# from that address are refused for AXES_COOLOFF_MINUTES, before any password
+# is hashed. Its backend comes first so that it checks before Django's does.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = envint("AXES_FAILURE_LIMIT", 10)
+AXES_COOLOFF_TIME = timedelta(minutes=envint("AXES_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_USERNAME_CALLABLE = "accounts.throttle.axes_username"
+AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
+# Log-in and sign-up attempts per address and minute, whatever their outcome:
+# each hashes a password on purpose slowly, and a flood of them would starve
+# the gateway of CPU (accounts/throttle.py).
+ACCOUNTS_ATTEMPTS_PER_MINUTE = envint("ACCOUNTS_ATTEMPTS_PER_MINUTE", 20)
 LOGIN_URL = "accounts-login"
 LOGIN_REDIRECT_URL = "accounts-profile"
 LOGOUT_REDIRECT_URL = "apis-home"
@@ -271,17 +303,22 @@ if EMAIL_HOST:
 else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 
-# Production hardening: on by default whenever DEBUG is off, each can be
-# turned off for a deployment behind a TLS-terminating proxy that needs it.
-SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", not DEBUG)
-SESSION_COOKIE_SECURE = envbool("SESSION_COOKIE_SECURE", not DEBUG)
-CSRF_COOKIE_SECURE = envbool("CSRF_COOKIE_SECURE", not DEBUG)
-SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
+# Production hardening: on by default whenever DEBUG is off and the portal's
+# public address (SITE_URL) is https. `make run` serves plain http on
+# 127.0.0.1 with DEBUG off: redirecting that to https, or keeping cookies for
+# https only, would leave nothing reachable. Each can be set on its own, e.g.
+# off behind a TLS-terminating proxy that needs it.
+SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", not DEBUG and HTTPS_SITE)
+SESSION_COOKIE_SECURE = envbool("SESSION_COOKIE_SECURE", not DEBUG and HTTPS_SITE)
+CSRF_COOKIE_SECURE = envbool("CSRF_COOKIE_SECURE", not DEBUG and HTTPS_SITE)
+SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 31536000 if not DEBUG and HTTPS_SITE else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG and HTTPS_SITE)
 SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", False)
 if envbool("SECURE_PROXY_SSL_HEADER", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_REFERRER_POLICY = "same-origin"
+# Settings and request headers that hold secrets are masked in error reports.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "portal.errors.SecretsFilter"
 X_FRAME_OPTIONS = "DENY"
 
 LOGGING = {
@@ -306,6 +343,10 @@ MLSERVICE_JOB_MAX_ATTEMPTS = envint("MLSERVICE_JOB_MAX_ATTEMPTS", 2)
 # Connection and read timeout of every blob storage call, and its retries.
 MLSERVICE_STORAGE_TIMEOUT = envfloat("MLSERVICE_STORAGE_TIMEOUT", 20.0)
 MLSERVICE_STORAGE_RETRIES = envint("MLSERVICE_STORAGE_RETRIES", 2)
+# Jobs (with their blob references, which hold storage credentials) are
+# deleted by the worker this many days after they ended, or were submitted
+# and never started.
+MLSERVICE_JOB_RETENTION_DAYS = envint("MLSERVICE_JOB_RETENTION_DAYS", 30)
 # How long the read-only SAS of a finished job's results stays valid.
 MLSERVICE_RESULTS_SAS_HOURS = envint("MLSERVICE_RESULTS_SAS_HOURS", 24)
 # Azurite, the local blob store `make run` starts (Procfile), with Azure's
@@ -315,6 +356,12 @@ AZURITE_BLOB_PORT = envint("AZURITE_BLOB_PORT", 10000)
 AZURITE_LOCATION = Path(os.getenv("AZURITE_LOCATION", VAR_DIR / "azurite"))
 AZURITE_ACCOUNT = "devstoreaccount1"
 AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+# The only blob storage hosts a BES job may name (mlservice/egress.py): exact
+# hosts (host or host:port, which may be loopback or private) and domain
+# wildcards (*.domain, public addresses only), comma-separated.
+MLSERVICE_STORAGE_ALLOWED_HOSTS = envlist(
+    "MLSERVICE_STORAGE_ALLOWED_HOSTS", f"{AZURITE_HOST}:{AZURITE_BLOB_PORT},*.blob.core.windows.net"
+)
 # The storage the demo and the dashboard's samples point at.
 MLSERVICE_DEMO_CONNECTION_STRING = os.getenv(
     "MLSERVICE_DEMO_CONNECTION_STRING",

@@ -52,6 +52,14 @@ def page(browser):
     context.close()
 
 
+@pytest.fixture(autouse=True)
+def _many_attempts_per_address(settings):
+    # Every test logs in and signs up from 127.0.0.1, and the attempt counters
+    # outlive a test's database: only tests/accounts/test_brute_force.py,
+    # with addresses of its own, meets the per-address limit.
+    settings.ACCOUNTS_ATTEMPTS_PER_MINUTE = 10_000
+
+
 @pytest.fixture
 def admin_user(django_user_model):
     return django_user_model.objects.create_superuser("boss", "boss@example.com", "correct horse battery")

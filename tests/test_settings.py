@@ -57,6 +57,7 @@ def test_production_settings_pass_the_deploy_checks(tmp_path):
         "SECRET_KEY": secrets.token_urlsafe(50),
         "SECURE_HSTS_PRELOAD": "1",
         "ALLOWED_HOSTS": "portal.example.com",
+        "SITE_URL": "https://portal.example.com",
         "PORTAL_VAR_DIR": str(tmp_path),
     }
     result = subprocess.run(

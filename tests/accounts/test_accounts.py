@@ -51,14 +51,16 @@ def test_the_profile_needs_a_login(client):
     assert response.status_code == 302 and response["Location"].startswith("/accounts/login/?next=")
 
 
-def test_it_resets_a_forgotten_password_by_email(client, alice):
+def test_it_resets_a_forgotten_password_by_email(client, alice, settings):
+    settings.SITE_URL = "http://127.0.0.1:8000"
     client.post("/accounts/password-reset/", {"email": "alice@example.com"})
     assert len(mail.outbox) == 1
-    link = re.search(r"http://testserver(/accounts/password-reset/\S+/)", mail.outbox[0].body).group(1)
+    link = re.search(r"http://127.0.0.1:8000(/accounts/password-reset/\S+/)", mail.outbox[0].body).group(1)
     form_url = client.get(link, follow=True).redirect_chain[-1][0]
     response = client.post(form_url, {"new_password1": PASSWORD, "new_password2": PASSWORD})
     assert response.status_code == 302 and response["Location"] == "/accounts/password-reset/complete/"
-    assert client.login(username="alice", password=PASSWORD)
+    response = client.post("/accounts/login/", {"username": "alice@example.com", "password": PASSWORD})
+    assert response.status_code == 302 and response["Location"] == "/accounts/profile/"
 
 
 def test_a_reset_for_an_unknown_address_sends_nothing_and_reveals_nothing(client):

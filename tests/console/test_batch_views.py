@@ -12,7 +12,7 @@ from django.utils import timezone
 from console.models import BatchRun
 from gateway.models import Call
 from subscriptions.models import Subscription
-from tests.mlservice.conftest import azurite  # noqa: F401 - the session's Azurite
+from tests.mlservice.conftest import azurite, azurite_server  # noqa: F401 - the session's Azurite, allowed
 
 HX = {"HTTP_HX_REQUEST": "true"}
 

@@ -15,7 +15,7 @@ from gateway.models import Call
 from mlservice import hashing, worker
 from tests.a11y import PHONE, assert_accessible, assert_fits
 from tests.console.test_browser import live_demo, log_in, subscribe  # noqa: F401 - fixtures
-from tests.mlservice.conftest import azurite  # noqa: F401 - the session's Azurite
+from tests.mlservice.conftest import azurite, azurite_server  # noqa: F401 - the session's Azurite, allowed
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -172,7 +172,9 @@ def test_over_http_the_same_server_no_longer_deadlocks_either(site):
 
 
 def test_many_walkthrough_sends_at_once_under_the_production_configuration(site):
-    proc = serve(site)  # portal/serve.py as it is
+    # portal/serve.py as it is; one developer may send 32 at once here (2 by
+    # default), to load the server.
+    proc = serve(site, CONSOLE_SENDS_PER_DEVELOPER="32")
     data = {
         "p_workspace": site["ws"],
         "p_service": site["svc"],

@@ -237,6 +237,7 @@ def test_forward_sends_the_raw_path_and_strips_hop_by_hop_headers_the_key_and_po
         ("X-Drop", "1"),
         ("Cookie", "sessionid=s; theirs=1"),
         ("X-Forwarded-For", "1.2.3.4"),
+        ("X-Portico-Subscription", "42"),  # the caller's claim, never passed on
     )
     t, ports = routed(request("/gateway/echo/items/a%20b", headers=headers))
     run(pipeline.forward(t, ports, ports.config()))
@@ -247,6 +248,7 @@ def test_forward_sends_the_raw_path_and_strips_hop_by_hop_headers_the_key_and_po
         "X-Forwarded-For": "1.2.3.4, 10.0.0.1",
         "X-Forwarded-Host": "portal.example",
         "X-Forwarded-Proto": "https",
+        "X-Portico-Subscription": "none",  # set by the gateway: no subscription here
     }
 
 

@@ -13,7 +13,7 @@ def service(db):
 
 
 @pytest.fixture(scope="session")
-def azurite(tmp_path_factory):
+def azurite_server(tmp_path_factory):
     """A real Azurite blob service on a free port, in a temporary folder, for the session."""
     import os
 
@@ -27,6 +27,16 @@ def azurite(tmp_path_factory):
     server = local.start(tmp_path_factory.mktemp("azurite"))
     yield server
     server.stop()
+
+
+@pytest.fixture
+def azurite(azurite_server, settings):
+    """The session's Azurite, on the worker's storage allow-list as `make run`'s own Azurite is."""
+    settings.MLSERVICE_STORAGE_ALLOWED_HOSTS = [
+        *settings.MLSERVICE_STORAGE_ALLOWED_HOSTS,
+        f"{azurite_server.host}:{azurite_server.port}",
+    ]
+    return azurite_server
 
 
 @pytest.fixture

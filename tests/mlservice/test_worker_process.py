@@ -23,7 +23,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def worker_env(settings):
+def worker_env(settings, azurite):
     if connection.vendor != "postgresql":
         pytest.skip("A worker process shares the test database only on PostgreSQL.")
     db = connection.settings_dict
@@ -34,6 +34,7 @@ def worker_env(settings):
         "MLSERVICE_WORKER_POLL_SECONDS": "0.2",
         "MLSERVICE_WORKER_HEARTBEAT_SECONDS": "0.2",
         "MLSERVICE_DEMO_INPUT": "0",
+        "MLSERVICE_STORAGE_ALLOWED_HOSTS": ",".join(settings.MLSERVICE_STORAGE_ALLOWED_HOSTS),
     }
 
 
