@@ -52,6 +52,7 @@ from django.utils import timezone  # noqa: E402
 
 from apis.models import Api, Operation, Product  # noqa: E402
 from gateway.models import Call  # noqa: E402
+from gateway.records import COLUMNS  # noqa: E402
 from monitoring.models import CallRollup, RollupState  # noqa: E402
 from subscriptions.models import Subscription  # noqa: E402
 
@@ -67,24 +68,6 @@ OUTCOMES = [
     ("no_match", 10),
 ]
 NULL = "\\N"  # COPY's text format
-COLUMNS = [
-    "created",
-    "request_id",
-    "api_id",
-    "operation_id",
-    "product_id",
-    "subscription_id",
-    "user_id",
-    "method",
-    "path",
-    "status",
-    "outcome",
-    "total_ms",
-    "backend_ms",
-    "bytes_in",
-    "bytes_out",
-    "client_ip",
-]
 
 
 def catalog() -> tuple[list[Operation], list[Subscription]]:
@@ -177,7 +160,7 @@ def load_calls(total: int, ops: list[Operation], subs: list[Subscription], *, si
                     f"{created.isoformat()}\t{prefix}{written + k:09d}\t{op.api_id}\t{op_id}\t{prod_id}\t{sub_id}\t{user_id}\t"
                     f"{op.method}\t/gateway/{op.api.path}/things/{k % 1000}\t{STATUS[outcome]}\t{outcome}\t{total_ms:.3f}\t"
                     f"{NULL if backend is None else f'{backend:.3f}'}\t{rng.randint(80, 2000) if forwarded else 0}\t"
-                    f"{rng.randint(200, 8000)}\t127.0.0.1\n"
+                    f"{rng.randint(200, 8000)}\t127.0.0.1\t\n"  # no policy
                 )
             with raw.copy(f"COPY gateway_call ({', '.join(COLUMNS)}) FROM STDIN") as copy:
                 copy.write(out.getvalue())
