@@ -163,3 +163,17 @@ def stop_send_threads(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         send.shutdown()
     gc.collect()
+
+
+@pytest.fixture
+def proxied(settings, tiny_server, echo_api):
+    """The echo API behind the real gateway, reached in-process, as `make run` has it;
+    the tiny server as its backend."""
+    settings.GATEWAY_URL = "http://testserver/gateway"
+    settings.CONSOLE_TRANSPORT = "inprocess"
+    settings.GATEWAY_RECORD_ASYNC = False
+    api = echo_api["get"].api
+    api.service_url = f"{tiny_server.url}/x/y"
+    api.subscription_required = False
+    api.save()
+    return echo_api

@@ -17,19 +17,12 @@ HX = {"HTTP_HX_REQUEST": "true"}
 
 
 @pytest.fixture
-def proxied(settings, tiny_server, echo_api):
-    """The echo API behind the real gateway, reached in-process, with a short console deadline."""
-    settings.GATEWAY_URL = "http://testserver/gateway"
-    settings.CONSOLE_TRANSPORT = "inprocess"
-    settings.GATEWAY_RECORD_ASYNC = False
+def proxied(proxied, settings):
+    """The console's proxied echo API, with a short console deadline."""
     settings.GATEWAY_READ_TIMEOUT = 60
     settings.CONSOLE_TIMEOUT = 1
-    api = echo_api["get"].api
-    api.service_url = f"{tiny_server.url}/x/y"
-    api.subscription_required = False
-    api.save()
     send.shutdown()  # a pool of the size each test sets
-    yield echo_api
+    yield proxied
     send.shutdown()
 
 

@@ -12,19 +12,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 HX = {"HTTP_HX_REQUEST": "true"}
 
 
-@pytest.fixture
-def proxied(settings, tiny_server, echo_api):
-    """The echo API behind the real gateway, reached in-process, as `make run` has it."""
-    settings.GATEWAY_URL = "http://testserver/gateway"
-    settings.CONSOLE_TRANSPORT = "inprocess"
-    settings.GATEWAY_RECORD_ASYNC = False
-    api = echo_api["get"].api
-    api.service_url = f"{tiny_server.url}/x/y"
-    api.subscription_required = False
-    api.save()
-    return echo_api
-
-
 @pytest.mark.parametrize("value", ["café", "→ next", "日本語"])
 def test_a_non_ascii_header_value_is_refused_next_to_the_field(client, alice, tiny_server, proxied, value):
     client.force_login(alice)

@@ -14,19 +14,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 HX = {"HTTP_HX_REQUEST": "true"}
 
 
-@pytest.fixture
-def proxied(settings, tiny_server, echo_api):
-    """The echo API behind the real gateway, reached in-process; the tiny server as its backend."""
-    settings.GATEWAY_URL = "http://testserver/gateway"
-    settings.CONSOLE_TRANSPORT = "inprocess"
-    settings.GATEWAY_RECORD_ASYNC = False
-    api = echo_api["get"].api
-    api.service_url = f"{tiny_server.url}/x/y"
-    api.subscription_required = False
-    api.save()
-    return echo_api
-
-
 def test_a_send_goes_through_the_real_gateway_and_is_recorded(client, alice, tiny_server, proxied):
     client.force_login(alice)
     html = client.post(
